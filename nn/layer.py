@@ -1,0 +1,120 @@
+"""The contract every layer follows.
+
+A layer turns a batch ``x`` into a batch ``y`` in ``forward`` and, given the
+gradient of the loss with respect to ``y``, returns the gradient with respect to
+``x`` in ``backward``, storing the gradients of its own parameters on the way::
+
+    y = layer.forward(x, training=True)        # caches what backward needs
+    grad_x = layer.backward(grad_y)            # fills layer.grads
+
+``params`` and ``grads`` are dicts with the same keys.  Optimizers update
+``params[k]`` in place, so the arrays are created once in ``build`` and never
+rebound.  ``backward`` never modifies the gradient it receives.
+"""
+import collections
+
+import numpy as np
+
+from . import config
+
+_names_used = collections.Counter()  # per class, for Keras-style default names: dense, dense_1, ...
+
+
+class Layer:
+    """Base class: name, parameters, lazy building and (de)serialisation."""
+
+    #: Name of the nonlinearity this layer ends in ('softmax', 'sigmoid', ...), if any.
+    #: A model compiled with the matching cross-entropy fuses the two (see nn.losses).
+    output_activation = None
+
+    def __init__(self, name=None, input_shape=None, input_dim=None, dtype=None, seed=None):
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        if input_shape is not None:
+            input_shape = tuple(int(size) for size in np.atleast_1d(input_shape))
+        self.name = name or _default_name(type(self).__name__.lower())
+        self.input_shape = input_shape  # one sample's shape, without the batch axis
+        self.dtype = None if dtype is None else config.as_float_dtype(dtype)
+        self.seed = seed
+        self.params = {}
+        self.grads = {}
+        self.built = False
+        #: False for a model's first trainable layer: nobody needs the gradient
+        #: with respect to the data, and skipping it saves a large matrix product.
+        self.needs_input_grad = True
+
+    def build(self, input_shape, rng=None, dtype=None):
+        """Create the parameters for samples of shape ``input_shape`` (no batch axis).
+
+        ``rng`` is the generator the weights are drawn from when the layer was
+        given no seed of its own; ``dtype`` the dtype when it was given none.
+        """
+        self.input_shape = tuple(input_shape)
+        self.dtype = self.dtype or (None if dtype is None else config.as_float_dtype(dtype)) or config.floatx()
+        self.rng = np.random.default_rng(self.seed) if self.seed is not None or rng is None else rng
+        self.built = True
+
+    def ensure_built(self, x):
+        """Build from the first batch seen, then check each batch's sample shape."""
+        if not self.built:
+            self.build(x.shape[1:])
+        elif x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"Layer '{self.name}' expected input of shape (batch, {', '.join(map(str, self.input_shape))}), "
+                f"received shape {x.shape}."
+            )
+
+    def forward(self, x, training=False):
+        raise NotImplementedError
+
+    def backward(self, grad_output):
+        raise NotImplementedError
+
+    def __call__(self, x, training=False):
+        x = np.asarray(x)
+        self.ensure_built(x)
+        return self.forward(x, training=training)
+
+    def output_shape(self, input_shape):
+        """Shape of one output sample for one input sample of ``input_shape``."""
+        return tuple(input_shape)
+
+    def count_params(self):
+        return sum(value.size for value in self.params.values())
+
+    def get_weights(self):
+        """Copies of the parameters, in the order of ``params``."""
+        return [value.copy() for value in self.params.values()]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` into the parameters in place, checking count and shapes."""
+        weights = list(weights)
+        if len(weights) != len(self.params):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(self.params)} weight arrays, received {len(weights)}."
+            )
+        for (key, param), value in zip(self.params.items(), weights):
+            value = np.asarray(value)
+            if value.shape != param.shape:
+                raise ValueError(
+                    f"Layer '{self.name}' weight '{key}' has shape {param.shape}, received shape {value.shape}."
+                )
+            param[...] = value
+
+    def get_config(self):
+        """The constructor arguments that recreate this layer (JSON-serialisable)."""
+        config_ = {"name": self.name}
+        if self.input_shape is not None:
+            config_["input_shape"] = list(self.input_shape)
+        if self.dtype is not None:
+            config_["dtype"] = self.dtype.name
+        return config_
+
+    def __repr__(self):
+        return f"<{type(self).__name__} '{self.name}'>"
+
+
+def _default_name(base):
+    count = _names_used[base]
+    _names_used[base] += 1
+    return base if count == 0 else f"{base}_{count}"
