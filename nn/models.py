@@ -349,7 +349,7 @@ class Sequential:
             self.build()
         document = {"model": self.get_config(), "input_shape": list(self.layers[0].input_shape)}
         if self.loss is not None:
-            document["compile"] = {"optimizer": self.optimizer.get_config(), "loss": self.loss.get_config(),
+            document["compile"] = {"optimizer": optimizers.serialize(self.optimizer), "loss": self.loss.get_config(),
                                    "metrics": [name for name, _ in self.metrics]}
         arrays = {"format": np.array(FILE_FORMAT), "config": np.array(json.dumps(document))}
         arrays.update({f"weight_{i}": weight for i, weight in enumerate(self.get_weights())})

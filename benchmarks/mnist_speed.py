@@ -1,0 +1,344 @@
+"""How fast does nn train and run an MNIST MLP, next to PyTorch and a hand-written loop?
+
+Measures, in one run on one machine (numbers from different runs are not comparable,
+and these machines are noisy):
+
+1. one training epoch (60,000 images) of a 784-256-128-10 ReLU network, softmax
+   cross-entropy, Adam, batch 128, float32, shuffled: nn through Sequential.fit,
+   PyTorch on the CPU with the same thread count, and a minimal hand-written NumPy
+   loop doing the same arithmetic; warm-up first, then epochs interleaved, median;
+2. the ratios nn/torch and nn/hand-written, nn's achieved GFLOP/s (GEMM FLOPs only)
+   and the float32 GEMM peak NumPy reaches here (large square matmul);
+3. inference: images per second of predict on the 10,000 test images, nn vs torch;
+4. time to 98% test accuracy for the MNIST chapter's network;
+5. peak resident memory of an nn training run (in a separate process);
+6. with --book: wall time of building the whole book from clean, and of the nbval suite.
+
+Prints the machine, a plain-text table, and writes the same numbers as JSON.
+
+    python benchmarks/mnist_speed.py [--rounds 5] [--book] [--json PATH]
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import nn
+from nn.datasets import mnist
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = (784, 256, 128, 10)
+BATCH_SIZE = 128
+THREADS = os.cpu_count()
+
+
+# --------------------------------------------------------------------------- data
+def load():
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    scale = np.float32(1 / 255)
+    return ((x_train.reshape(-1, 784) * scale, y_train.astype(np.int64)),
+            (x_test.reshape(-1, 784) * scale, y_test.astype(np.int64)))
+
+
+def gemm_flops_per_epoch(n):
+    """FLOPs of the matrix products of one epoch: forward x W, backward x^T g and g W^T
+    (the first layer's g W^T is skipped: no one needs the gradient of the pixels)."""
+    pairs = list(zip(SIZES[:-1], SIZES[1:]))
+    forward = sum(2 * n * d_in * d_out for d_in, d_out in pairs)
+    weight_grads = forward
+    input_grads = forward - 2 * n * SIZES[0] * SIZES[1]
+    return forward + weight_grads + input_grads
+
+
+# --------------------------------------------------------------------------- nn
+def nn_model(seed=0):
+    model = nn.Sequential([
+        nn.layers.Dense(256, activation="relu", input_dim=784),
+        nn.layers.Dense(128, activation="relu"),
+        nn.layers.Dense(10, activation="softmax"),
+    ], seed=seed)
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+class NNTrainer:
+    name = "nn"
+
+    def __init__(self, x, y):
+        self.x, self.y, self.model = x, y, nn_model()
+
+    def epoch(self):
+        self.model.fit(self.x, self.y, batch_size=BATCH_SIZE, epochs=1, verbose=0)
+
+    def predict(self, x):
+        return self.model.predict(x, batch_size=1000)
+
+
+# ------------------------------------------------------------ hand-written NumPy
+class HandWrittenTrainer:
+    """The floor for a NumPy design: the same arithmetic with no abstractions at all."""
+
+    name = "hand-written"
+
+    def __init__(self, x, y, seed=0):
+        self.x, self.y = x, y
+        self.rng = np.random.default_rng(seed)
+        self.params = []
+        for d_in, d_out in zip(SIZES[:-1], SIZES[1:]):
+            limit = np.sqrt(6 / (d_in + d_out))
+            self.params += [self.rng.uniform(-limit, limit, (d_in, d_out)).astype(np.float32),
+                            np.zeros(d_out, np.float32)]
+        self.grads = [np.empty_like(p) for p in self.params]
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.scratch = [np.empty_like(p) for p in self.params]
+        self.t = 0
+
+    def step(self, x, labels):
+        w1, b1, w2, b2, w3, b3 = self.params
+        h1 = x @ w1
+        h1 += b1
+        np.maximum(h1, 0, out=h1)
+        h2 = h1 @ w2
+        h2 += b2
+        np.maximum(h2, 0, out=h2)
+        z = h2 @ w3
+        z += b3
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        z[np.arange(len(labels)), labels] -= 1
+        z /= len(labels)                                   # dL/dz = (p - y) / n
+        g1, gb1, g2, gb2, g3, gb3 = self.grads
+        np.matmul(h2.T, z, out=g3)
+        np.sum(z, axis=0, out=gb3)
+        d2 = z @ w3.T
+        d2 *= h2 > 0
+        np.matmul(h1.T, d2, out=g2)
+        np.sum(d2, axis=0, out=gb2)
+        d1 = d2 @ w2.T
+        d1 *= h1 > 0
+        np.matmul(x.T, d1, out=g1)
+        np.sum(d1, axis=0, out=gb1)
+        self.t += 1
+        lr, b1_, b2_, eps = 1e-3, 0.9, 0.999, 1e-7
+        step_size = lr / (1 - b1_**self.t)
+        root_correction = np.sqrt(1 - b2_**self.t)
+        for p, g, m, v, s in zip(self.params, self.grads, self.m, self.v, self.scratch):
+            m *= b1_
+            np.multiply(g, 1 - b1_, out=s)
+            m += s
+            v *= b2_
+            np.multiply(g, g, out=s)
+            s *= 1 - b2_
+            v += s
+            np.sqrt(v, out=s)
+            s /= root_correction
+            s += eps
+            np.divide(m, s, out=s)
+            s *= step_size
+            p -= s
+
+    def epoch(self):
+        order = self.rng.permutation(len(self.x))
+        for start in range(0, len(order), BATCH_SIZE):
+            index = order[start:start + BATCH_SIZE]
+            self.step(np.take(self.x, index, axis=0), np.take(self.y, index))
+
+
+# --------------------------------------------------------------------------- torch
+class TorchTrainer:
+    name = "torch"
+
+    def __init__(self, x, y, seed=0):
+        import torch
+
+        torch.set_num_threads(THREADS)
+        torch.manual_seed(seed)
+        self.torch = torch
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+        layers = []
+        for d_in, d_out in zip(SIZES[:-1], SIZES[1:]):
+            layers += [torch.nn.Linear(d_in, d_out), torch.nn.ReLU()]
+        self.model = torch.nn.Sequential(*layers[:-1])
+        self.loss = torch.nn.CrossEntropyLoss()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3, eps=1e-7)
+
+    def epoch(self):
+        order = self.torch.randperm(len(self.x))
+        for start in range(0, len(order), BATCH_SIZE):
+            index = order[start:start + BATCH_SIZE]
+            self.optimizer.zero_grad(set_to_none=True)
+            self.loss(self.model(self.x[index]), self.y[index]).backward()
+            self.optimizer.step()
+
+    def predict(self, x):
+        x = self.torch.from_numpy(x)
+        with self.torch.no_grad():
+            return np.concatenate([self.torch.softmax(self.model(x[i:i + 1000]), 1).numpy()
+                                   for i in range(0, len(x), 1000)])
+
+
+def torch_version():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.__version__
+
+
+# ------------------------------------------------------------------- measurements
+def time_epochs(trainers, rounds):
+    """Warm each trainer up with one epoch, then time `rounds` epochs each, interleaved."""
+    for trainer in trainers:
+        trainer.epoch()
+    times = {trainer.name: [] for trainer in trainers}
+    for _ in range(rounds):
+        for trainer in trainers:
+            start = time.perf_counter()
+            trainer.epoch()
+            times[trainer.name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}, times
+
+
+def gemm_peak(size=2048, repeats=10):
+    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def images_per_second(trainers, x, rounds):
+    rates = {}
+    for trainer in trainers:
+        trainer.predict(x)
+        rates[trainer.name] = len(x) / min(_timed(lambda: trainer.predict(x)) for _ in range(rounds))
+    return rates
+
+
+def time_to_98(data, max_epochs=20):
+    (x_train, y_train), (x_test, y_test) = data
+    model = nn_model(seed=0)
+    training_seconds, accuracy = 0.0, 0.0
+    for epoch in range(1, max_epochs + 1):
+        training_seconds += _timed(lambda: model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=1,
+                                                     verbose=0))
+        accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
+        if accuracy >= 0.98:
+            break
+    return {"epochs": epoch, "seconds": training_seconds, "test_accuracy": accuracy}
+
+
+def peak_memory_mb():
+    """Peak RSS of a fresh process that loads MNIST and trains nn for one epoch."""
+    code = ("import sys; sys.path.insert(0, %r); import mnist_speed as b; data = b.load(); "
+            "m = b.nn_model(); m.fit(*data[0], batch_size=128, epochs=1, verbose=0)") % str(Path(__file__).parent)
+    subprocess.run([sys.executable, "-c", code], check=True)
+    kilobytes = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return kilobytes / 1024
+
+
+def book_times():
+    """Wall time of `jupyter-book build` from clean and of the nbval suite, on a copy of the repo."""
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "book"
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("_build", ".git", "*.egg-info", ".pytest_cache"))
+        bin_dir = Path(sys.executable).parent
+        start = time.perf_counter()
+        subprocess.run([str(bin_dir / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"], cwd=copy,
+                       check=True, stdout=subprocess.DEVNULL)
+        build = time.perf_counter() - start
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "book"], cwd=copy, check=True,
+                       stdout=subprocess.DEVNULL)
+        return {"book_build_seconds": build, "nbval_seconds": time.perf_counter() - start}
+
+
+def machine():
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    blas = "unknown"
+    try:
+        info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{info.get('name')} {info.get('version')}"
+    except Exception:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "blas": blas, "torch": torch_version()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="timed epochs per implementation (median)")
+    parser.add_argument("--book", action="store_true", help="also time the book build and the nbval suite")
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "mnist_speed.json"))
+    args = parser.parse_args()
+
+    results = {"machine": machine(), "threads": THREADS}
+    print("Machine: " + ", ".join(f"{key} {value}" for key, value in results["machine"].items()))
+    data = load()
+    (x_train, y_train), (x_test, _) = data
+    trainers = [NNTrainer(x_train, y_train), HandWrittenTrainer(x_train, y_train)]
+    if results["machine"]["torch"]:
+        trainers.append(TorchTrainer(x_train, y_train))
+    else:
+        print("torch is not installed: skipping the PyTorch comparison (pip install torch==2.13.0)")
+
+    epoch, all_times = time_epochs(trainers, args.rounds)
+    peak = gemm_peak()
+    gflops = gemm_flops_per_epoch(len(x_train)) / epoch["nn"] / 1e9
+    rates = images_per_second([t for t in trainers if hasattr(t, "predict")], x_test, args.rounds)
+    results.update({"epoch_seconds": epoch, "epoch_seconds_all": all_times, "gemm_peak_gflops": peak,
+                    "nn_gflops": gflops, "predict_images_per_second": rates})
+    results["time_to_98"] = time_to_98(data)
+    results["peak_rss_mb"] = peak_memory_mb()
+    if args.book:
+        results.update(book_times())
+
+    rows = [(f"epoch, {name} (median of {args.rounds})", f"{seconds:.3f} s") for name, seconds in epoch.items()]
+    if "torch" in epoch:
+        rows.append(("nn / torch, epoch time", f"{epoch['nn'] / epoch['torch']:.3f}  (target <= 0.90)"))
+    rows.append(("nn / hand-written, epoch time", f"{epoch['nn'] / epoch['hand-written']:.3f}  (target <= 1.10)"))
+    rows += [("nn GEMM throughput", f"{gflops:.1f} GFLOP/s"),
+             ("float32 GEMM peak (2048^2 matmul)", f"{peak:.1f} GFLOP/s"),
+             ("nn / peak", f"{gflops / peak:.1%}  (target >= 70%)")]
+    rows += [(f"predict, {name}", f"{rate:,.0f} images/s") for name, rate in rates.items()]
+    if "torch" in rates:
+        rows.append(("predict nn / torch, speed", f"{rates['nn'] / rates['torch']:.2f}  (target >= 1.00)"))
+    t98 = results["time_to_98"]
+    rows += [("time to 98% test accuracy", f"{t98['seconds']:.1f} s, {t98['epochs']} epochs "
+                                            f"(test accuracy {t98['test_accuracy']:.4f})"),
+             ("peak RSS, nn training run", f"{results['peak_rss_mb']:.0f} MB")]
+    if args.book:
+        rows += [("book build from clean", f"{results['book_build_seconds']:.0f} s"),
+                 ("nbval over the chapters", f"{results['nbval_seconds']:.0f} s")]
+    width = max(len(label) for label, _ in rows)
+    print("\n".join(f"{label.ljust(width)}  {value}" for label, value in rows))
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
+    print(f"JSON: {path}")
+
+
+if __name__ == "__main__":
+    main()

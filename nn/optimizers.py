@@ -1,0 +1,505 @@
+"""Optimizers: turn (parameter, gradient) pairs into in-place parameter updates.
+
+An optimizer knows nothing of layers. Each step it receives pairs of NumPy arrays
+``(param, grad)`` of equal shape and changes every ``param`` in place, so a layer
+holding a reference sees the new values. Per-parameter state (velocities, moment
+estimates) is created on the first step, in the parameter's dtype and shape.
+
+Every update below equals its ``torch.optim`` counterpart given the same
+hyperparameters; the defaults are the Keras ones. Updates are written with in-place
+ufuncs into a per-parameter scratch buffer, so a step allocates no new arrays.
+
+The learning rate is a number or a schedule: a callable ``schedule(iteration)``
+that receives the 0-based index of the step about to be taken.
+"""
+import math
+
+import numpy as np
+
+
+def _check(name, value, is_valid, expected):
+    """Return `value` as a Python float, or raise a ValueError that repeats it."""
+    if not is_valid:
+        raise ValueError(f"{name} must be {expected}. Received: {name}={value!r}")
+    return float(value)
+
+
+def _check_learning_rate(learning_rate):
+    if callable(learning_rate):
+        return learning_rate
+    if not isinstance(learning_rate, (int, float, np.number)):
+        raise TypeError(
+            f"learning_rate must be a number or a schedule. Received: learning_rate={learning_rate!r}"
+        )
+    return _check("learning_rate", learning_rate, learning_rate > 0, "> 0")
+
+
+# ---------------------------------------------------------------------------
+# Learning-rate schedules
+# ---------------------------------------------------------------------------
+
+
+class LearningRateSchedule:
+    """Base class: a learning rate that depends on the step, ``schedule(t) -> float``.
+
+    ``t`` is the number of steps already taken (0 for the first step).
+    """
+
+    def __call__(self, iteration):
+        raise NotImplementedError
+
+    def get_config(self):
+        raise NotImplementedError
+
+    def __repr__(self):
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+class StepDecay(LearningRateSchedule):
+    """Multiply the learning rate by `gamma` every `step_size` steps.
+
+    lr(t) = initial_learning_rate * gamma^floor(t / step_size)
+
+    Defaults: gamma=0.1 (as torch.optim.lr_scheduler.StepLR).
+    """
+
+    def __init__(self, initial_learning_rate, step_size, gamma=0.1):
+        self.initial_learning_rate = _check(
+            "initial_learning_rate", initial_learning_rate, initial_learning_rate > 0, "> 0"
+        )
+        if not isinstance(step_size, (int, np.integer)) or step_size < 1:
+            raise ValueError(f"step_size must be a positive integer. Received: step_size={step_size!r}")
+        self.step_size = int(step_size)
+        self.gamma = _check("gamma", gamma, gamma > 0, "> 0")
+
+    def __call__(self, iteration):
+        return self.initial_learning_rate * self.gamma ** (iteration // self.step_size)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "step_size": self.step_size,
+            "gamma": self.gamma,
+        }
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """Decay the learning rate smoothly by `decay_rate` every `decay_steps` steps.
+
+    lr(t) = initial_learning_rate * decay_rate^(t / decay_steps)
+    staircase=True uses floor(t / decay_steps), so the rate drops in steps.
+
+    Defaults: staircase=False (as keras.optimizers.schedules.ExponentialDecay).
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+        self.initial_learning_rate = _check(
+            "initial_learning_rate", initial_learning_rate, initial_learning_rate > 0, "> 0"
+        )
+        self.decay_steps = _check("decay_steps", decay_steps, decay_steps > 0, "> 0")
+        self.decay_rate = _check("decay_rate", decay_rate, decay_rate > 0, "> 0")
+        self.staircase = bool(staircase)
+
+    def __call__(self, iteration):
+        exponent = iteration / self.decay_steps
+        if self.staircase:
+            exponent = math.floor(exponent)
+        return self.initial_learning_rate * self.decay_rate**exponent
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+        }
+
+
+class CosineDecay(LearningRateSchedule):
+    """Lower the learning rate along half a cosine, then hold it at `alpha` times the start.
+
+    lr(t) = initial_learning_rate * ((1 - alpha) c + alpha),
+            c = (1 + cos(pi min(t, decay_steps) / decay_steps)) / 2
+
+    Defaults: alpha=0.0 (as keras.optimizers.schedules.CosineDecay).
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0):
+        self.initial_learning_rate = _check(
+            "initial_learning_rate", initial_learning_rate, initial_learning_rate > 0, "> 0"
+        )
+        self.decay_steps = _check("decay_steps", decay_steps, decay_steps > 0, "> 0")
+        self.alpha = _check("alpha", alpha, 0 <= alpha <= 1, "in [0, 1]")
+
+    def __call__(self, iteration):
+        progress = min(iteration, self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1 + math.cos(math.pi * progress))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+        }
+
+
+_SCHEDULES = {cls.__name__.lower(): cls for cls in (StepDecay, ExponentialDecay, CosineDecay)}
+
+
+# ---------------------------------------------------------------------------
+# Optimizers
+# ---------------------------------------------------------------------------
+
+
+class Optimizer:
+    """Base class: applies one update rule to every (parameter, gradient) pair.
+
+    A subclass defines ``_make_state(param)``, the dict of arrays it keeps per
+    parameter, and ``_update(param, grad, state, learning_rate)``, which changes
+    ``param`` in place. ``iterations`` counts the steps taken; during a step it
+    already includes the current one, so bias corrections see t = 1 first.
+    """
+
+    def __init__(self, learning_rate):
+        self.learning_rate = _check_learning_rate(learning_rate)
+        self.iterations = 0
+        self.state = {}  # id(param) -> dict of arrays shaped like param
+
+    def current_learning_rate(self):
+        """The learning rate the next step will use."""
+        if callable(self.learning_rate):
+            return float(self.learning_rate(self.iterations))
+        return self.learning_rate
+
+    def step(self, params_and_grads):
+        """Update each ``param`` in place from its ``grad``: an iterable of (param, grad) pairs."""
+        pairs = list(params_and_grads)
+        for param, grad in pairs:
+            if grad.shape != param.shape:
+                raise ValueError(
+                    f"Gradient shape {grad.shape} does not match parameter shape {param.shape}."
+                )
+        learning_rate = self.current_learning_rate()
+        self.iterations += 1
+        for param, grad in pairs:
+            state = self.state.get(id(param))
+            if state is None:
+                state = self.state[id(param)] = self._make_state(param)
+            self._update(param, grad, state, learning_rate)
+
+    def apply_gradients(self, grads_and_vars):
+        """Keras-style alias of ``step`` taking (grad, param) pairs."""
+        self.step((param, grad) for grad, param in grads_and_vars)
+
+    def get_config(self):
+        """The constructor arguments, as a JSON-able dict."""
+        return {"learning_rate": _serialize_learning_rate(self.learning_rate)}
+
+    @classmethod
+    def from_config(cls, config):
+        """Build an optimizer from ``get_config()`` output."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = _deserialize_schedule(config["learning_rate"])
+        return cls(**config)
+
+    def _make_state(self, param):
+        raise NotImplementedError
+
+    def _update(self, param, grad, state, learning_rate):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum and L2 weight decay.
+
+    g <- g + wd p                          (if weight_decay)
+    v <- mu v + g                          (if momentum; v starts at 0)
+    g <- g + mu v   if nesterov,  else  g <- v
+    p <- p - lr g
+
+    Defaults: learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(learning_rate)
+        self.momentum = _check("momentum", momentum, 0 <= momentum < 1, "in [0, 1)")
+        self.weight_decay = _check("weight_decay", weight_decay, weight_decay >= 0, ">= 0")
+        if nesterov and not momentum:
+            raise ValueError(f"nesterov=True needs momentum > 0. Received: momentum={momentum!r}")
+        self.nesterov = bool(nesterov)
+
+    def _make_state(self, param):
+        state = {"scratch": np.empty_like(param)}
+        if self.momentum:
+            state["velocity"] = np.zeros_like(param)
+        return state
+
+    def _update(self, param, grad, state, learning_rate):
+        step = state["scratch"]
+        g = grad
+        if self.weight_decay:
+            g = np.multiply(param, self.weight_decay, out=step)
+            g += grad
+        if self.momentum:
+            velocity = state["velocity"]
+            velocity *= self.momentum
+            velocity += g
+            if self.nesterov:  # p - lr (g + mu v), as two in-place subtractions
+                np.multiply(g, learning_rate, out=step)
+                param -= step
+                np.multiply(velocity, learning_rate * self.momentum, out=step)
+            else:
+                np.multiply(velocity, learning_rate, out=step)
+        else:
+            np.multiply(g, learning_rate, out=step)
+        param -= step
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "weight_decay": self.weight_decay,
+        }
+
+
+class Adagrad(Optimizer):
+    """Adagrad: per-coordinate step sizes that shrink with the sum of squared gradients.
+
+    s <- s + g^2                           (s starts at initial_accumulator_value)
+    p <- p - lr g / (sqrt(s) + eps)
+
+    Defaults: learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7.
+    """
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.initial_accumulator_value = _check(
+            "initial_accumulator_value", initial_accumulator_value, initial_accumulator_value >= 0, ">= 0"
+        )
+        self.epsilon = _check("epsilon", epsilon, epsilon >= 0, ">= 0")
+
+    def _make_state(self, param):
+        return {
+            "accumulator": np.full_like(param, self.initial_accumulator_value),
+            "scratch": np.empty_like(param),
+        }
+
+    def _update(self, param, grad, state, learning_rate):
+        accumulator, step = state["accumulator"], state["scratch"]
+        np.multiply(grad, grad, out=step)
+        accumulator += step
+        np.sqrt(accumulator, out=step)
+        step += self.epsilon
+        np.divide(grad, step, out=step)
+        step *= learning_rate
+        param -= step
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide each gradient by a running root mean square of recent gradients.
+
+    v <- rho v + (1 - rho) g^2
+    centered:  a <- rho a + (1 - rho) g,   d = sqrt(v - a^2) + eps
+    otherwise: d = sqrt(v) + eps
+    with momentum:  b <- mu b + g / d,   p <- p - lr b
+    otherwise:      p <- p - lr g / d
+
+    v, a and b start at 0. eps is added outside the square root, as in PyTorch
+    (Keras adds it inside). Defaults: learning_rate=0.001, rho=0.9, momentum=0.0,
+    epsilon=1e-7, centered=False.
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
+        super().__init__(learning_rate)
+        self.rho = _check("rho", rho, 0 <= rho < 1, "in [0, 1)")
+        self.momentum = _check("momentum", momentum, 0 <= momentum < 1, "in [0, 1)")
+        self.epsilon = _check("epsilon", epsilon, epsilon >= 0, ">= 0")
+        self.centered = bool(centered)
+
+    def _make_state(self, param):
+        state = {"mean_square": np.zeros_like(param), "scratch": np.empty_like(param)}
+        if self.centered:
+            state["mean_grad"] = np.zeros_like(param)
+        if self.momentum:
+            state["velocity"] = np.zeros_like(param)
+        return state
+
+    def _update(self, param, grad, state, learning_rate):
+        mean_square, step = state["mean_square"], state["scratch"]
+        mean_square *= self.rho
+        np.multiply(grad, grad, out=step)
+        step *= 1 - self.rho
+        mean_square += step
+        if self.centered:
+            mean_grad = state["mean_grad"]
+            mean_grad *= self.rho
+            np.multiply(grad, 1 - self.rho, out=step)
+            mean_grad += step
+            np.multiply(mean_grad, mean_grad, out=step)
+            np.subtract(mean_square, step, out=step)
+            np.maximum(step, 0, out=step)  # rounding can push a zero variance below 0
+            np.sqrt(step, out=step)
+        else:
+            np.sqrt(mean_square, out=step)
+        step += self.epsilon
+        np.divide(grad, step, out=step)
+        if self.momentum:
+            velocity = state["velocity"]
+            velocity *= self.momentum
+            velocity += step
+            np.multiply(velocity, learning_rate, out=step)
+        else:
+            step *= learning_rate
+        param -= step
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
+
+
+class Adam(Optimizer):
+    """Adam: momentum on the gradient, scaled by a running RMS of the gradient, both bias-corrected.
+
+    m <- b1 m + (1 - b1) g
+    v <- b2 v + (1 - b2) g^2
+    (amsgrad: v_max <- max(v_max, v), used in place of v below)
+    m_hat = m / (1 - b1^t),   v_hat = v / (1 - b2^t)
+    p <- p - lr m_hat / (sqrt(v_hat) + eps)
+
+    m and v start at 0; t = 1 on the first step. eps is added after bias-correcting
+    v, as in PyTorch. Defaults: learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+    epsilon=1e-7, amsgrad=False.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
+        super().__init__(learning_rate)
+        self.beta_1 = _check("beta_1", beta_1, 0 <= beta_1 < 1, "in [0, 1)")
+        self.beta_2 = _check("beta_2", beta_2, 0 <= beta_2 < 1, "in [0, 1)")
+        self.epsilon = _check("epsilon", epsilon, epsilon >= 0, ">= 0")
+        self.amsgrad = bool(amsgrad)
+
+    def _make_state(self, param):
+        state = {"m": np.zeros_like(param), "v": np.zeros_like(param), "scratch": np.empty_like(param)}
+        if self.amsgrad:
+            state["v_max"] = np.zeros_like(param)
+        return state
+
+    def _update(self, param, grad, state, learning_rate):
+        m, v, step = state["m"], state["v"], state["scratch"]
+        m *= self.beta_1
+        np.multiply(grad, 1 - self.beta_1, out=step)
+        m += step
+        v *= self.beta_2
+        np.multiply(grad, grad, out=step)
+        step *= 1 - self.beta_2
+        v += step
+        if self.amsgrad:
+            v = np.maximum(state["v_max"], v, out=state["v_max"])
+        t = self.iterations
+        bias_correction_1 = 1 - self.beta_1**t
+        bias_correction_2 = 1 - self.beta_2**t
+        np.sqrt(v, out=step)  # step <- sqrt(v_hat) + eps
+        step /= math.sqrt(bias_correction_2)
+        step += self.epsilon
+        np.divide(m, step, out=step)
+        step *= learning_rate / bias_correction_1
+        param -= step
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
+
+
+class AdamW(Adam):
+    """AdamW: Adam with weight decay applied to the parameters, not added to the gradient.
+
+    p <- p (1 - lr wd)
+    then the Adam update (see Adam).
+
+    Defaults: learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+    epsilon=1e-7, amsgrad=False.
+    """
+
+    def __init__(
+        self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False
+    ):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad)
+        self.weight_decay = _check("weight_decay", weight_decay, weight_decay >= 0, ">= 0")
+
+    def _update(self, param, grad, state, learning_rate):
+        param *= 1 - learning_rate * self.weight_decay
+        super()._update(param, grad, state, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "weight_decay": self.weight_decay}
+
+
+# ---------------------------------------------------------------------------
+# Names and configs
+# ---------------------------------------------------------------------------
+
+_BY_NAME = {cls.__name__.lower(): cls for cls in (SGD, Adagrad, RMSprop, Adam, AdamW)}
+
+
+def _lookup(name, table, kind):
+    if name.lower() in table:
+        return table[name.lower()]
+    raise ValueError(f"Unknown {kind} {name!r}. Expected one of: {', '.join(map(repr, sorted(table)))}.")
+
+
+def _serialize_learning_rate(learning_rate):
+    if not callable(learning_rate):
+        return learning_rate
+    if not isinstance(learning_rate, LearningRateSchedule):
+        raise TypeError(
+            "Only LearningRateSchedule objects (StepDecay, ExponentialDecay, CosineDecay) can be "
+            f"saved in a config. Received: learning_rate={learning_rate!r}"
+        )
+    return {"class_name": type(learning_rate).__name__, "config": learning_rate.get_config()}
+
+
+def _deserialize_schedule(config):
+    return _lookup(config["class_name"], _SCHEDULES, "learning-rate schedule")(**config.get("config", {}))
+
+
+def serialize(optimizer):
+    """The JSON-able dict a saved model stores: ``{"class_name": ..., "config": ...}``."""
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def get(identifier):
+    """Resolve an optimizer: a name ('adam', ...), an Optimizer, or a ``serialize`` dict.
+
+    A name gives a fresh instance with default hyperparameters.
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return _lookup(identifier, _BY_NAME, "optimizer")()
+    if isinstance(identifier, dict):
+        if "class_name" not in identifier:
+            raise ValueError(f"An optimizer config needs a 'class_name' key. Received: {identifier!r}")
+        cls = _lookup(identifier["class_name"], _BY_NAME, "optimizer")
+        return cls.from_config(identifier.get("config", {}))
+    raise TypeError(f"Expected an optimizer name, Optimizer instance or config dict. Received: {identifier!r}")
