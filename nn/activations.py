@@ -12,8 +12,10 @@ from .layer import Layer
 class ReLU(Layer):
     """Rectified linear unit.
 
-    forward:  y = max(0, x)
-    backward: dx = g * [y > 0]
+    ::
+
+        forward:  y = max(0, x)
+        backward: dx = g * [y > 0]
     """
 
     alias = "relu"
@@ -29,8 +31,10 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """ReLU with a small slope ``alpha`` for negative inputs, so no unit is ever fully dead.
 
-    forward:  y = x if x > 0 else alpha x
-    backward: dx = g * slope,  slope = 1 if x > 0 else alpha
+    ::
+
+        forward:  y = x if x > 0 else alpha x
+        backward: dx = g * slope,  slope = 1 if x > 0 else alpha
     """
 
     alias = "leaky_relu"
@@ -56,9 +60,11 @@ class LeakyReLU(Layer):
 class Sigmoid(Layer):
     """Logistic sigmoid, computed without overflow for any input.
 
-    forward:  y = 1 / (1 + exp(-x)),  evaluated as exp(x) / (1 + exp(x)) for x < 0
-              so that exp never sees a large positive argument
-    backward: dx = g * y (1 - y)
+    ::
+
+        forward:  y = 1 / (1 + exp(-x)),  evaluated as exp(x) / (1 + exp(x)) for x < 0
+                  so that exp never sees a large positive argument
+        backward: dx = g * y (1 - y)
     """
 
     alias = "sigmoid"
@@ -81,8 +87,10 @@ class Sigmoid(Layer):
 class Tanh(Layer):
     """Hyperbolic tangent.
 
-    forward:  y = tanh(x)
-    backward: dx = g * (1 - y^2)
+    ::
+
+        forward:  y = tanh(x)
+        backward: dx = g * (1 - y^2)
     """
 
     alias = "tanh"
@@ -98,10 +106,12 @@ class Tanh(Layer):
 class Softmax(Layer):
     """Softmax along the last axis: turns scores into probabilities that sum to 1.
 
-    forward:  y_i = exp(x_i - max_j x_j) / sum_k exp(x_k - max_j x_j)
-              (subtracting the row maximum changes nothing mathematically and
-              keeps exp from overflowing)
-    backward: dx = y * (g - sum_i g_i y_i)      (the Jacobian diag(y) - y y^T applied to g)
+    ::
+
+        forward:  y_i = exp(x_i - max_j x_j) / sum_k exp(x_k - max_j x_j)
+                  (subtracting the row maximum changes nothing mathematically and
+                  keeps exp from overflowing)
+        backward: dx = y * (g - sum_i g_i y_i)      (the Jacobian diag(y) - y y^T applied to g)
     """
 
     alias = "softmax"
@@ -154,13 +164,29 @@ def softmax(x, out=None):
 _BY_ALIAS = {cls.alias: cls for cls in (ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Linear)}
 
 
+def serialize(activation):
+    """The name of an activation with default settings, else ``{'class_name', 'config'}``."""
+    if activation is None:
+        return "linear"
+    settings = {key: value for key, value in activation.get_config().items() if key != "name"}
+    if not settings:
+        return activation.alias
+    return {"class_name": type(activation).__name__, "config": settings}
+
+
 def get(identifier):
-    """Resolve an activation: a name ('relu', ...), an activation layer, or None (identity).
+    """Resolve an activation: a name ('relu', ...), an activation layer, a ``serialize``
+    dict, or None (identity).
 
     Returns a fresh activation layer, or None for the identity ('linear' or None).
     """
     if identifier is None:
         return None
+    if isinstance(identifier, dict):
+        classes = {cls.__name__: cls for cls in _BY_ALIAS.values()}
+        if identifier.get("class_name") not in classes:
+            raise ValueError(f"Unknown activation {identifier!r}. Expected one of: {', '.join(sorted(classes))}.")
+        return classes[identifier["class_name"]](**identifier.get("config", {}))
     if isinstance(identifier, Layer):
         return None if isinstance(identifier, Linear) else identifier
     if isinstance(identifier, str):

@@ -8,6 +8,8 @@ import numpy as np
 
 
 class Callback:
+    """Base class: override the hooks you need; ``self.model`` is the model being trained."""
+
     model = None
 
     def set_model(self, model):

@@ -149,8 +149,10 @@ def spirals(n_samples=300, n_classes=3, noise=0.2, rng=None):
 
     returns x: (n_samples, 2) float32 inside the unit disc and y: (n_samples,) int64 in
     [0, n_classes), balanced (give or take one) and in random order.
-    A point of class k at radius r (uniform in [0, 1]) sits at the angle
+    A point of class k at radius r (uniform in [0, 1]) sits at the angle::
+
         4 r + 2 pi k / n_classes + noise * N(0, 1)        (radians)
+
     so the arms start evenly spaced; n_classes=2 gives the classic two-spirals problem.
     """
     _check_toy_arguments(n_samples, noise)

@@ -1,17 +1,17 @@
 """Gradient checking: compare a backward pass with centred finite differences.
 
-For f(x) with upstream gradient g, the analytic gradient backward(g) must match
+For f(x) with upstream gradient g, the analytic gradient backward(g) must match::
 
     df/dx_i ~ (sum(g * f(x + h e_i)) - sum(g * f(x - h e_i))) / (2 h)
 
 whose error is O(h^2).  Run checks in float64: in float32 the rounding error
-of f, about 1e-7 |f| / h, swamps the comparison.
+of f, about ``1e-7 |f| / h``, swamps the comparison.
 """
 import numpy as np
 
 
 def rel_error(analytic, numeric, floor=1e-8):
-    """max_i |a_i - n_i| / max(|a_i| + |n_i|, floor): the worst elementwise relative error."""
+    """The worst elementwise relative error, ``max_i |a_i - n_i| / max(|a_i| + |n_i|, floor)``."""
     analytic, numeric = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
     return float(np.max(np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), floor)))
 

@@ -26,6 +26,8 @@ class Layer:
     #: Name of the nonlinearity this layer ends in ('softmax', 'sigmoid', ...), if any.
     #: A model compiled with the matching cross-entropy fuses the two (see nn.losses).
     output_activation = None
+    #: Whether ``forward(training=True)`` draws random numbers (from ``self.rng``).
+    uses_randomness = False
 
     def __init__(self, name=None, input_shape=None, input_dim=None, dtype=None, seed=None):
         if input_dim is not None:
@@ -39,8 +41,9 @@ class Layer:
         self.params = {}
         self.grads = {}
         self.built = False
-        #: False for a model's first trainable layer: nobody needs the gradient
-        #: with respect to the data, and skipping it saves a large matrix product.
+        #: Whether ``backward`` computes the gradient with respect to the input.  A model
+        #: turns it off for its first trainable layer: nobody needs the gradient with
+        #: respect to the data, and skipping it saves a large matrix product.
         self.needs_input_grad = True
 
     def build(self, input_shape, rng=None, dtype=None):
@@ -87,19 +90,24 @@ class Layer:
         return [value.copy() for value in self.params.values()]
 
     def set_weights(self, weights):
-        """Copy ``weights`` into the parameters in place, checking count and shapes."""
-        weights = list(weights)
+        """Copy ``weights`` into the parameters in place, checking count and shapes first."""
+        weights = self.check_weights(weights)
+        for param, value in zip(self.params.values(), weights):
+            param[...] = value
+
+    def check_weights(self, weights):
+        """Raise ValueError unless ``weights`` match the parameters in count and shapes."""
+        weights = [np.asarray(value) for value in weights]
         if len(weights) != len(self.params):
             raise ValueError(
                 f"Layer '{self.name}' expects {len(self.params)} weight arrays, received {len(weights)}."
             )
         for (key, param), value in zip(self.params.items(), weights):
-            value = np.asarray(value)
             if value.shape != param.shape:
                 raise ValueError(
                     f"Layer '{self.name}' weight '{key}' has shape {param.shape}, received shape {value.shape}."
                 )
-            param[...] = value
+        return weights
 
     def get_config(self):
         """The constructor arguments that recreate this layer (JSON-serialisable)."""

@@ -18,10 +18,12 @@ __all__ = [
 class Dense(Layer):
     """A fully connected layer: every output is a weighted sum of every input.
 
-    forward:  z = x W + b,  y = activation(z)
-              x: (n, d_in)   W ('kernel'): (d_in, units)   b ('bias'): (units,)   y: (n, units)
-    backward: dz = activation'(g)
-              dW = x^T dz,   db = sum over the batch of dz,   dx = dz W^T
+    ::
+
+        forward:  z = x W + b,  y = activation(z)
+                  x: (n, d_in)   W ('kernel'): (d_in, units)   b ('bias'): (units,)   y: (n, units)
+        backward: dz = activation'(g)
+                  dW = x^T dz,   db = sum over the batch of dz,   dx = dz W^T
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -86,7 +88,7 @@ class Dense(Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": self.activation.alias if self.activation is not None else "linear",
+            "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": self.kernel_initializer.get_config(),
             "bias_initializer": self.bias_initializer.get_config(),
@@ -96,8 +98,10 @@ class Dense(Layer):
 class Flatten(Layer):
     """Flattens each sample into a vector; no parameters.
 
-    forward:  (n, d_1, ..., d_k) -> (n, d_1 * ... * d_k)     (a view, no copy)
-    backward: reshape the gradient back to (n, d_1, ..., d_k)
+    ::
+
+        forward:  (n, d_1, ..., d_k) -> (n, d_1 * ... * d_k)     (a view, no copy)
+        backward: reshape the gradient back to (n, d_1, ..., d_k)
     """
 
     def forward(self, x, training=False):
@@ -114,10 +118,14 @@ class Flatten(Layer):
 class Dropout(Layer):
     """Inverted dropout: while training, zero each input with probability ``rate``.
 
-    forward (training):  y = x * m / (1 - rate),   m_i ~ Bernoulli(1 - rate)
-    forward (inference): y = x      (the 1 / (1 - rate) scaling already kept the mean)
-    backward:            dx = g * m / (1 - rate)
+    ::
+
+        forward (training):  y = x * m / (1 - rate),   m_i ~ Bernoulli(1 - rate)
+        forward (inference): y = x      (the 1 / (1 - rate) scaling already kept the mean)
+        backward:            dx = g * m / (1 - rate)
     """
+
+    uses_randomness = True
 
     def __init__(self, rate, **kwargs):
         super().__init__(**kwargs)
@@ -164,7 +172,7 @@ class Activation(Layer):
         return grad_output
 
     def get_config(self):
-        return {**super().get_config(), "activation": self.activation.alias}
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
 _CLASSES = {cls.__name__: cls for cls in (Dense, Flatten, Dropout, Activation, ReLU, LeakyReLU, Sigmoid,

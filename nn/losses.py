@@ -22,6 +22,8 @@ EPSILON = 1e-7
 
 
 class Loss:
+    """Base class of the losses: ``from_logits``, input checks and serialisation."""
+
     name = None
 
     def __init__(self, from_logits=False):
@@ -48,8 +50,10 @@ class Loss:
 class MeanSquaredError(Loss):
     """Mean squared error, for regression.
 
-    L = 1/(n k) sum_i sum_j (y_pred_ij - y_ij)^2          y, y_pred: (n, k)
-    dL/dy_pred = 2 (y_pred - y) / (n k)
+    ::
+
+        L = 1/(n k) sum_i sum_j (y_pred_ij - y_ij)^2          y, y_pred: (n, k)
+        dL/dy_pred = 2 (y_pred - y) / (n k)
     """
 
     name = "mean_squared_error"
@@ -58,7 +62,7 @@ class MeanSquaredError(Loss):
         super().__init__(from_logits=False)
 
     def forward(self, y_true, y_pred):
-        self.error = y_pred - y_true.reshape(y_pred.shape)
+        self.error = y_pred - y_true.reshape(y_pred.shape).astype(y_pred.dtype, copy=False)
         return float(np.mean(self.error**2))
 
     def backward(self):
@@ -71,11 +75,13 @@ class MeanSquaredError(Loss):
 class BinaryCrossentropy(Loss):
     """Cross-entropy of 0/1 labels and predicted probabilities of class 1.
 
-    L = -1/n sum_i [y_i log p_i + (1 - y_i) log(1 - p_i)]        y, p: (n, 1) or (n,)
-    from probabilities: dL/dp = (p - y) / (p (1 - p)) / n
-    from logits z, p = sigmoid(z):
-        L = 1/n sum_i [max(z_i, 0) - z_i y_i + log(1 + exp(-|z_i|))]
-        dL/dz = (p - y) / n
+    ::
+
+        L = -1/n sum_i [y_i log p_i + (1 - y_i) log(1 - p_i)]        y, p: (n, 1) or (n,)
+        from probabilities: dL/dp = (p - y) / (p (1 - p)) / n
+        from logits z, p = sigmoid(z):
+            L = 1/n sum_i [max(z_i, 0) - z_i y_i + log(1 + exp(-|z_i|))]
+            dL/dz = (p - y) / n
     """
 
     name = "binary_crossentropy"
@@ -107,24 +113,26 @@ class BinaryCrossentropy(Loss):
 class CategoricalCrossentropy(Loss):
     """Cross-entropy of one-hot labels and predicted class probabilities.
 
-    L = -1/n sum_i sum_j y_ij log p_ij                  y, p: (n, k), y one-hot
-    from probabilities: dL/dp = -y / p / n
-    from logits z, p = softmax(z):
-        log p_ij = z_ij - logsumexp_k(z_ik)             (no exp of a large number, no log 0)
-        dL/dz = (p - y) / n
+    ::
+
+        L = -1/n sum_i sum_j y_ij log p_ij                  y, p: (n, k), y one-hot
+        from probabilities: dL/dp = -y / p / n
+        from logits z, p = softmax(z):
+            log p_ij = z_ij - logsumexp_k(z_ik)             (no exp of a large number, no log 0)
+            dL/dz = (p - y) / n
     """
 
     name = "categorical_crossentropy"
 
     def forward(self, y_true, y_pred):
-        self.y_true = y_true
+        self.y_true = y_true.astype(y_pred.dtype, copy=False)
         if self.from_logits:
             log_probabilities = log_softmax(y_pred)
             self.probabilities = np.exp(log_probabilities)
         else:
             self.probabilities = np.clip(y_pred, EPSILON, 1 - EPSILON)
             log_probabilities = np.log(self.probabilities)
-        return float(-np.sum(y_true * log_probabilities) / y_pred.shape[0])
+        return float(-np.sum(self.y_true * log_probabilities) / y_pred.shape[0])
 
     def backward(self):
         n = self.probabilities.shape[0]
@@ -141,9 +149,11 @@ class SparseCategoricalCrossentropy(Loss):
     The same loss as CategoricalCrossentropy with y = one_hot(labels), without
     building the one-hot matrix:
 
-    L = -1/n sum_i log p_{i, y_i}                       y: (n,) ints in [0, k),  p: (n, k)
-    from probabilities: dL/dp_ij = -[j = y_i] / p_ij / n
-    from logits z: dL/dz = (p - one_hot(y)) / n
+    ::
+
+        L = -1/n sum_i log p_{i, y_i}                       y: (n,) ints in [0, k),  p: (n, k)
+        from probabilities: dL/dp_ij = -[j = y_i] / p_ij / n
+        from logits z: dL/dz = (p - one_hot(y)) / n
     """
 
     name = "sparse_categorical_crossentropy"
@@ -233,6 +243,7 @@ def fused(output_activation, loss):
     binary cross-entropy, is computed as one step from the logits: stable, and
     cheaper than the two backward passes it replaces.
     """
-    if loss.from_logits or _FUSES_WITH.get(loss.name) != output_activation:
+    absorbs = _FUSES_WITH.get(loss.name)
+    if loss.from_logits or absorbs is None or absorbs != output_activation:
         return None
     return type(loss)(from_logits=True)

@@ -75,7 +75,8 @@ class Sequential:
         trainable = [layer for layer in self.layers if layer.params]
         for layer in self.layers:
             layer.needs_input_grad = not trainable or self.layers.index(layer) > self.layers.index(trainable[0])
-        self._params_and_grads = [(layer.params[key], layer.grads[key]) for layer in trainable
+        #: Every (parameter, gradient) pair, in layer order: what the optimizer steps on.
+        self.params_and_grads = [(layer.params[key], layer.grads[key]) for layer in trainable
                                   for key in layer.params]
         self.output_shape = shape
         self.built = True
@@ -115,7 +116,7 @@ class Sequential:
 
     @property
     def training_loss(self):
-        """The loss as training computes it: the fused from-logits twin when there is one."""
+        """The loss as training computes it (the fused from-logits twin when there is one)."""
         return self._fused_loss or self.loss
 
     def forward_to_loss(self, x, training=False):
@@ -156,7 +157,7 @@ class Sequential:
         self._require_compiled("train_on_batch")
         x, y = self._prepare(x, y)
         loss, y_pred = self.compute_gradients(x, y)
-        self.optimizer.step(self._params_and_grads)
+        self.optimizer.step(self.params_and_grads)
         if not self.metrics:
             return loss
         return [loss] + [metric(y, y_pred) for _, metric in self.metrics]
@@ -176,10 +177,17 @@ class Sequential:
         x, y = self._prepare(x, y)
         rng = self.rng if seed is None else (seed if isinstance(seed, np.random.Generator)
                                              else np.random.default_rng(seed))
+        if seed is not None:
+            for layer in self.layers:
+                if layer.uses_randomness:  # dropout masks follow this call's seed too
+                    layer.rng = rng
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"validation_split must lie in (0, 1). Received: {validation_split}")
             split = x.shape[0] - int(round(x.shape[0] * validation_split))
+            if split == 0 or split == x.shape[0]:
+                raise ValueError(f"validation_split={validation_split} of {x.shape[0]} samples leaves "
+                                 f"{split} for training and {x.shape[0] - split} for validation; both need some.")
             x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
         if validation_data is not None:
             validation_data = self._prepare(*validation_data)
@@ -210,7 +218,7 @@ class Sequential:
                         f"Try a smaller learning rate (it is {self.optimizer.current_learning_rate():g}), "
                         "or check the inputs for NaN/inf and their scale."
                     )
-                self.optimizer.step(self._params_and_grads)
+                self.optimizer.step(self.params_and_grads)
                 size = x_batch.shape[0]
                 totals[0] += loss * size
                 for i, (_, metric) in enumerate(self.metrics, start=1):
@@ -324,9 +332,12 @@ class Sequential:
         expected = sum(len(layer.params) for layer in self.layers)
         if len(weights) != expected:
             raise ValueError(f"Model '{self.name}' expects {expected} weight arrays, received {len(weights)}.")
-        for layer in self.layers:
-            layer.set_weights(weights[:len(layer.params)])
+        per_layer = []
+        for layer in self.layers:  # check everything before changing anything
+            per_layer.append(layer.check_weights(weights[:len(layer.params)]))
             weights = weights[len(layer.params):]
+        for layer, layer_weights in zip(self.layers, per_layer):
+            layer.set_weights(layer_weights)
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype.name,
@@ -361,6 +372,9 @@ class Sequential:
                 np.savez(file, **arrays)
                 file.flush()
                 os.fsync(file.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)

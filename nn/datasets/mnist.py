@@ -85,12 +85,14 @@ def read_idx(source):
     """Read an IDX file, the format of the MNIST files (gzipped or not), into an array.
 
     source: a path, or a binary file object.
-    An IDX file is a header followed by the values in row-major order:
+    An IDX file is a header followed by the values in row-major order::
+
         bytes 0-1     0x00 0x00
         byte  2       type of the values: 0x08 = unsigned byte (the only type MNIST uses)
         byte  3       number of dimensions, d
         4 d bytes     the size of each dimension, big-endian unsigned 32-bit integers
         the rest      size_1 * ... * size_d values, one byte each
+
     returns a uint8 array of shape (size_1, ..., size_d), e.g. (60000, 28, 28).
     """
     if hasattr(source, "read"):
