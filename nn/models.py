@@ -322,6 +322,8 @@ class Sequential:
 
     def get_weights(self):
         """Copies of all parameters, layer by layer (kernel before bias, as in Keras)."""
+        if not self.built and self.input_shape:
+            self.build()
         return [weight for layer in self.layers for weight in layer.get_weights()]
 
     def set_weights(self, weights):
