@@ -22,7 +22,7 @@ class Dense(Layer):
 
         forward:  z = x W + b,  y = activation(z)
                   x: (n, d_in)   W ('kernel'): (d_in, units)   b ('bias'): (units,)   y: (n, units)
-        backward: dz = activation'(g)
+        backward: dz = g * activation'(z)      (elementwise; softmax applies its Jacobian)
                   dW = x^T dz,   db = sum over the batch of dz,   dx = dz W^T
     """
 
