@@ -165,7 +165,10 @@ class Optimizer:
     def __init__(self, learning_rate):
         self.learning_rate = _check_learning_rate(learning_rate)
         self.iterations = 0
-        self.state = {}  # id(param) -> dict of arrays shaped like param
+        # id(param) -> dict of arrays shaped like param.  Each state also holds the
+        # parameter itself, which keeps it alive: its id can never be reused by a new
+        # array that would then inherit its moments.
+        self.state = {}
 
     def current_learning_rate(self):
         """The learning rate the next step will use."""
@@ -187,6 +190,7 @@ class Optimizer:
             state = self.state.get(id(param))
             if state is None:
                 state = self.state[id(param)] = self._make_state(param)
+                state["param"] = param
             self._update(param, grad, state, learning_rate)
 
     def apply_gradients(self, grads_and_vars):
