@@ -39,8 +39,10 @@ class LeakyReLU(Layer):
 
     alias = "leaky_relu"
 
-    def __init__(self, alpha=0.3, **kwargs):
+    def __init__(self, alpha=0.3, negative_slope=None, **kwargs):
         super().__init__(**kwargs)
+        if negative_slope is not None:  # Keras 3's name for alpha
+            alpha = negative_slope
         if not 0 <= alpha < 1:
             raise ValueError(f"LeakyReLU expects 0 <= alpha < 1. Received: alpha={alpha}")
         self.alpha = float(alpha)

@@ -74,9 +74,10 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, x, training=False):
+        """Build if needed, cast ``x`` to the layer's dtype, and run ``forward``."""
         x = np.asarray(x)
         self.ensure_built(x)
-        return self.forward(x, training=training)
+        return self.forward(x.astype(self.dtype, copy=False), training=training)
 
     def output_shape(self, input_shape):
         """Shape of one output sample for one input sample of ``input_shape``."""

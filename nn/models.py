@@ -11,8 +11,8 @@ The model orchestrates; it owns no math.  One training step is::
 import json
 import os
 import sys
-import tempfile
 import time
+import uuid
 import zipfile
 
 import numpy as np
@@ -93,8 +93,18 @@ class Sequential:
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
         self.metrics = [metrics_module.get(metric, loss=self.loss) for metric in (metrics or [])]
+
+    @property
+    def _fused_loss(self):
+        """The from-logits loss training uses when the last layer's activation fuses with the loss."""
         last = self.layers[-1] if self.layers else None
-        self._fused_loss = losses.fused(getattr(last, "output_activation", None), self.loss)
+        if self.loss is None:
+            return None
+        key = (id(last), id(self.loss))
+        if getattr(self, "_fused_key", None) != key:
+            self._fused_key = key
+            self._fused = losses.fused(getattr(last, "output_activation", None), self.loss)
+        return self._fused
 
     # ------------------------------------------------------- forward / backward
     def forward(self, x, training=False):
@@ -175,12 +185,6 @@ class Sequential:
         _check_positive_int("batch_size", batch_size)
         _check_positive_int("epochs", epochs, allow_zero=True)
         x, y = self._prepare(x, y)
-        rng = self.rng if seed is None else (seed if isinstance(seed, np.random.Generator)
-                                             else np.random.default_rng(seed))
-        if seed is not None:
-            for layer in self.layers:
-                if layer.uses_randomness:  # dropout masks follow this call's seed too
-                    layer.rng = rng
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"validation_split must lie in (0, 1). Received: {validation_split}")
@@ -191,6 +195,22 @@ class Sequential:
             x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
         if validation_data is not None:
             validation_data = self._prepare(*validation_data)
+        rng = self.rng if seed is None else (seed if isinstance(seed, np.random.Generator)
+                                             else np.random.default_rng(seed))
+        random_layers = [layer for layer in self.layers if layer.uses_randomness]
+        own_generators = [layer.rng for layer in random_layers]
+        if seed is not None:
+            for layer in random_layers:  # dropout masks follow this call's seed too
+                layer.rng = rng
+        try:
+            return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_data, shuffle, rng,
+                             initial_epoch)
+        finally:
+            for layer, generator in zip(random_layers, own_generators):
+                layer.rng = generator
+
+    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_data, shuffle, rng, initial_epoch):
+        """The training loop of ``fit``, on checked arrays."""
         history = callbacks_module.History()
         callback_list = [history] + list(callbacks or [])
         for callback in callback_list:
@@ -250,7 +270,10 @@ class Sequential:
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=32, verbose=0):
-        """The model's outputs for ``x``, computed batch by batch (probabilities for a softmax model)."""
+        """The model's outputs for ``x``, computed batch by batch (probabilities for a softmax model).
+
+        ``verbose`` is accepted for Keras compatibility; predict prints nothing.
+        """
         x = self._prepare(x)
         _check_positive_int("batch_size", batch_size)
         outputs = [self.forward(x[start:start + batch_size]) for start in range(0, x.shape[0], batch_size)]
@@ -284,6 +307,8 @@ class Sequential:
             x = x.astype(self.dtype)
         if not self.built:
             self.build(x.shape[1:] if self.input_shape is None else None)
+        if x.ndim == 0 or (x.shape[0] == 0 and y is not None):
+            raise ValueError(f"Model '{self.name}' received no samples (input shape {x.shape}).")
         if x.shape[1:] != self.layers[0].input_shape:
             expected = ", ".join(map(str, self.layers[0].input_shape))
             raise ValueError(f"Model '{self.name}' expects inputs of shape (batch, {expected}). "
@@ -368,18 +393,16 @@ class Sequential:
         arrays.update({f"weight_{i}": weight for i, weight in enumerate(self.get_weights())})
         path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+        temporary = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
         try:
-            with os.fdopen(handle, "wb") as file:
+            with open(temporary, "xb") as file:
                 np.savez(file, **arrays)
                 file.flush()
                 os.fsync(file.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
             os.replace(temporary, path)
         except BaseException:
-            os.unlink(temporary)
+            if os.path.exists(temporary):
+                os.unlink(temporary)
             raise
 
 
@@ -389,17 +412,23 @@ def load_model(path):
     try:
         with np.load(path, allow_pickle=False) as archive:
             if "format" not in archive.files or str(archive["format"]) != FILE_FORMAT:
-                raise ValueError(f"{path!r} is not an nn model file (no '{FILE_FORMAT}' format marker).")
+                raise _NotAModelFile(f"no '{FILE_FORMAT}' format marker")
             document = json.loads(str(archive["config"]))
             weights = [archive[f"weight_{i}"] for i in range(len(archive.files) - 2)]
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise ValueError(f"{path!r} is not a readable nn model file (truncated or corrupt?): {error}") from error
-    except ValueError as error:
-        if "nn model file" in str(error):
-            raise
-        raise ValueError(f"{path!r} is not a readable nn model file (truncated or corrupt?): {error}") from error
+        return _model_from(document, weights)
+    except FileNotFoundError:
+        raise
+    except (_NotAModelFile, zipfile.BadZipFile, EOFError, OSError, KeyError, TypeError, ValueError,
+            json.JSONDecodeError) as error:
+        raise ValueError(f"{path!r} is not a readable nn model file (truncated, corrupt, or not written by "
+                         f"Sequential.save): {error}") from error
+
+
+class _NotAModelFile(Exception):
+    pass
+
+
+def _model_from(document, weights):
     spec = document["model"]
     model = Sequential([layers_module.deserialize(layer) for layer in spec["layers"]], name=spec["name"],
                        dtype=spec["dtype"])

@@ -89,7 +89,7 @@ def test_dropout_is_the_identity_at_inference():
     layer = Dropout(0.5, dtype="float64", seed=0)
     np.testing.assert_array_equal(layer(x), x)
     np.testing.assert_array_equal(layer.backward(x * 2), x * 2)
-    np.testing.assert_array_equal(Dropout(0.0, seed=0)(x, training=True), x)
+    np.testing.assert_array_equal(Dropout(0.0, seed=0)(x, training=True), x.astype(np.float32))
     assert_gradients_match(check_layer(Dropout(0.5, dtype="float64", seed=0), x, rng=0), {"input"})
 
 
@@ -197,6 +197,16 @@ def test_float32_is_the_default_dtype():
     assert y.dtype == np.float32
     assert layer.backward(np.ones((2, 3), dtype=np.float32)).dtype == np.float32
     assert Dense(3, dtype="float64", seed=0)(np.ones((2, 4))).dtype == np.float64
+
+
+@pytest.mark.parametrize("x_dtype", [np.float64, np.int64, np.uint8])
+def test_a_float32_layer_computes_in_float32_whatever_it_is_fed(x_dtype):
+    # As in Keras, where Dense(3)(np.random.randn(4, 2)) is float32: a layer called on
+    # float64 or integer data casts it to its own dtype instead of computing in float64.
+    layer = Dense(3, activation="tanh", seed=0)
+    y = layer(np.ones((2, 4), dtype=x_dtype))
+    assert y.dtype == np.float32
+    assert layer.backward(np.ones((2, 3), dtype=np.float32)).dtype == np.float32
 
 
 @pytest.mark.parametrize("dtype", ["float16", "int32", np.int64])

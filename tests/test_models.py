@@ -76,6 +76,26 @@ def test_fused_sigmoid_binary_crossentropy_gradient(label_shape, seed):
     assert_gradients_match(errors, param_names(model))
 
 
+@pytest.mark.parametrize("last_layer, loss", [
+    (lambda: Activation("softmax"), "sparse_categorical_crossentropy"),
+    (lambda: nn.layers.Softmax(), "categorical_crossentropy"),
+    (lambda: nn.layers.Sigmoid(), "binary_crossentropy"),
+], ids=["Activation('softmax')", "Softmax()", "Sigmoid()"])
+def test_fused_through_a_separate_activation_layer(last_layer, loss):
+    rng = np.random.default_rng(5)
+    classes = 1 if loss == "binary_crossentropy" else 3
+    model = nn.Sequential([Dense(4, activation="tanh", input_dim=3), Dense(classes), last_layer()],
+                          seed=5, dtype="float64")
+    model.compile(optimizer="sgd", loss=loss)
+    assert model._fused_loss is not None
+    labels = rng.integers(0, max(classes, 2), 6)
+    y = np.eye(classes)[labels] if loss == "categorical_crossentropy" else labels
+    errors = check_model(model, rng.standard_normal((6, 3)), y)
+    assert_gradients_match(errors, param_names(model))
+    probabilities = model.predict(rng.standard_normal((6, 3)))
+    assert np.all((probabilities > 0) & (probabilities < 1))
+
+
 @pytest.mark.parametrize("output_activation, loss", [
     ("softmax", "mse"), ("sigmoid", "mse"), ("linear", "mse"), ("tanh", "mse"),
 ])
@@ -98,7 +118,8 @@ def test_fused_and_unfused_paths_give_the_same_gradients():
     model = nn.Sequential([Dense(5, activation="tanh", input_dim=3), Dense(4, activation="softmax")],
                           seed=4, dtype="float64")
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    model.compute_gradients(*model._prepare(x, labels))
+    model.build()
+    model.compute_gradients(x, labels)
     fused = [grad.copy() for layer in model.layers for grad in layer.grads.values()]
 
     loss = nn.losses.SparseCategoricalCrossentropy()
@@ -122,6 +143,12 @@ def test_predict_returns_probabilities_even_when_training_uses_logits():
 
 
 # --- learning -----------------------------------------------------------------------------
+
+def test_predict_needs_no_compile():
+    model = nn.Sequential([Dense(3, activation="softmax", input_dim=4)], seed=0)
+    probabilities = model.predict(np.ones((2, 4)))
+    assert probabilities.shape == (2, 3) and probabilities.dtype == np.float32
+
 
 def test_xor_is_learned():
     x, y = nn.data.logic_gate("xor")
@@ -590,6 +617,15 @@ def test_a_validation_split_too_small_for_the_data():
         classifier().fit(x, y, validation_split=0.01, verbose=0)
 
 
+def test_fitting_or_evaluating_no_samples_says_so():
+    model = classifier()
+    x, y = np.zeros((0, 4), dtype=np.float32), np.zeros(0, dtype=int)
+    with pytest.raises(ValueError, match=r"(?i)no samples|empty|0 samples|0 rows"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match=r"(?i)no samples|empty|0 samples|0 rows"):
+        model.evaluate(x, y, verbose=0)
+
+
 def test_bad_predict_batch_size():
     with pytest.raises(ValueError, match="batch_size"):
         classifier().predict(np.ones((3, 4)), batch_size=0)
@@ -710,6 +746,51 @@ def test_foreign_and_corrupt_files_are_refused(tmp_path):
         path = tmp_path / name
         with pytest.raises(ValueError, match=re.escape(str(path))):
             nn.load_model(path)
+
+
+def rewrite(source, destination, **changes):
+    """Copy the arrays of the .npz ``source`` to ``destination``, changed (None deletes)."""
+    with np.load(source, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    arrays.update(changes)
+    np.savez(destination, **{key: value for key, value in arrays.items() if value is not None})
+
+
+def _config_without_model(document):
+    return {key: value for key, value in document.items() if key != "model"}
+
+
+def _config_with_unknown_layer(document):
+    return {**document, "model": {**document["model"], "layers": [{"class_name": "Conv2D", "config": {}}]}}
+
+
+@pytest.mark.parametrize("corruption", [
+    "config not JSON", "config without the model", "unknown layer class",
+    "a weight missing", "a weight too many", "a weight of the wrong shape",
+])
+def test_a_model_file_with_inconsistent_contents_is_refused(corruption, tmp_path):
+    # The format marker is right, the rest is not: still a corrupt file, refused by name.
+    good = tmp_path / "good.npz"
+    classifier().save(good)
+    with np.load(good, allow_pickle=False) as archive:
+        document = json.loads(str(archive["config"]))
+    changes = {
+        "config not JSON": {"config": np.array("{'layers': [")},
+        "config without the model": {"config": np.array(json.dumps(_config_without_model(document)))},
+        "unknown layer class": {"config": np.array(json.dumps(_config_with_unknown_layer(document)))},
+        "a weight missing": {"weight_3": None},
+        "a weight too many": {"weight_4": np.zeros(3, dtype=np.float32)},
+        "a weight of the wrong shape": {"weight_0": np.zeros((5, 8), dtype=np.float32)},
+    }[corruption]
+    path = tmp_path / "corrupt.npz"
+    rewrite(good, path, **changes)
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        nn.load_model(path)
+
+
+def test_a_directory_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=re.escape(str(tmp_path))):
+        nn.load_model(tmp_path)
 
 
 def test_a_missing_file_is_refused(tmp_path):
