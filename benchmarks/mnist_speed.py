@@ -9,6 +9,8 @@ and these machines are noisy):
    loop doing the same arithmetic; warm-up first, then epochs interleaved, median;
 2. the ratios nn/torch and nn/hand-written, nn's achieved GFLOP/s (GEMM FLOPs only)
    and the float32 GEMM peak NumPy reaches here (large square matmul);
+   and, as the ceiling for any implementation, the time of the epoch's matrix
+   products alone (same shapes, nothing else);
 3. inference: images per second of predict on the 10,000 test images, nn vs torch;
 4. time to 98% test accuracy for the MNIST chapter's network;
 5. peak resident memory of an nn training run (in a separate process);
@@ -219,6 +221,32 @@ def gemm_peak(size=2048, repeats=10):
     return 2 * size**3 / best / 1e9
 
 
+def gemm_only_epoch(n, rounds):
+    """One epoch's matrix products with nothing else: the ceiling for any implementation.
+
+    The same GEMMs, shapes and memory layouts as a training epoch (forward x W, backward
+    x^T g and g W^T), on preallocated arrays; the median over `rounds` epochs.
+    """
+    rng = np.random.default_rng(0)
+    pairs = list(zip(SIZES[:-1], SIZES[1:]))
+    inputs = [rng.random((BATCH_SIZE, d_in), dtype=np.float32) for d_in, _ in pairs]
+    weights = [rng.random((d_in, d_out), dtype=np.float32) for d_in, d_out in pairs]
+    grads = [rng.random((BATCH_SIZE, d_out), dtype=np.float32) for _, d_out in pairs]
+    weight_grads = [np.empty_like(w) for w in weights]
+
+    def epoch():
+        for _ in range(n // BATCH_SIZE):
+            for x, w in zip(inputs, weights):
+                x @ w
+            for x, g, out in zip(inputs, grads, weight_grads):
+                np.matmul(x.T, g, out=out)
+            for g, w in zip(grads[1:], weights[1:]):
+                g @ w.T
+
+    epoch()
+    return statistics.median(_timed(epoch) for _ in range(rounds))
+
+
 def _timed(function):
     start = time.perf_counter()
     function()
@@ -306,10 +334,13 @@ def main():
 
     epoch, all_times = time_epochs(trainers, args.rounds)
     peak = gemm_peak()
-    gflops = gemm_flops_per_epoch(len(x_train)) / epoch["nn"] / 1e9
+    flops = gemm_flops_per_epoch(len(x_train))
+    gflops = flops / epoch["nn"] / 1e9
+    gemm_only = gemm_only_epoch(len(x_train), args.rounds)
     rates = images_per_second([t for t in trainers if hasattr(t, "predict")], x_test, args.rounds)
     results.update({"epoch_seconds": epoch, "epoch_seconds_all": all_times, "gemm_peak_gflops": peak,
-                    "nn_gflops": gflops, "predict_images_per_second": rates})
+                    "nn_gflops": gflops, "gemm_only_epoch_seconds": gemm_only,
+                    "gemm_only_gflops": flops / gemm_only / 1e9, "predict_images_per_second": rates})
     results["time_to_98"] = time_to_98(data)
     results["peak_rss_mb"] = peak_memory_mb()
     if args.book:
@@ -321,7 +352,9 @@ def main():
     rows.append(("nn / hand-written, epoch time", f"{epoch['nn'] / epoch['hand-written']:.3f}  (target <= 1.10)"))
     rows += [("nn GEMM throughput", f"{gflops:.1f} GFLOP/s"),
              ("float32 GEMM peak (2048^2 matmul)", f"{peak:.1f} GFLOP/s"),
-             ("nn / peak", f"{gflops / peak:.1%}  (target >= 70%)")]
+             ("nn / peak", f"{gflops / peak:.1%}  (target >= 70%)"),
+             ("the epoch's GEMMs alone, nothing else", f"{gemm_only:.3f} s = {flops / gemm_only / 1e9:.1f} GFLOP/s"
+                                                      f" = {flops / gemm_only / 1e9 / peak:.1%} of peak (the ceiling)")]
     rows += [(f"predict, {name}", f"{rate:,.0f} images/s") for name, rate in rates.items()]
     if "torch" in rates:
         rows.append(("predict nn / torch, speed", f"{rates['nn'] / rates['torch']:.2f}  (target >= 1.00)"))

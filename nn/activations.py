@@ -79,12 +79,6 @@ class Sigmoid(Layer):
     def backward(self, grad_output):
         return grad_output * self.output * (1 - self.output)
 
-    def forward_logits(self, x, training=False):
-        return x
-
-    def backward_logits(self, grad_output):
-        return grad_output
-
 
 class Tanh(Layer):
     """Hyperbolic tangent.
@@ -126,12 +120,6 @@ class Softmax(Layer):
     def backward(self, grad_output):
         weighted = np.sum(grad_output * self.output, axis=-1, keepdims=True)
         return self.output * (grad_output - weighted)
-
-    def forward_logits(self, x, training=False):
-        return x
-
-    def backward_logits(self, grad_output):
-        return grad_output
 
 
 class Linear(Layer):

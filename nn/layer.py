@@ -73,6 +73,18 @@ class Layer:
     def backward(self, grad_output):
         raise NotImplementedError
 
+    def forward_logits(self, x, training=False):
+        """The logits: the input of this layer's ``output_activation``, for a fused loss.
+
+        For a layer that *is* its output activation (Softmax, Sigmoid, Activation) the
+        logits are its input; Dense overrides this with its affine part.
+        """
+        return x
+
+    def backward_logits(self, grad_output):
+        """The gradient with respect to the input, given dL/d(logits) (see ``forward_logits``)."""
+        return grad_output
+
     def __call__(self, x, training=False):
         """Build if needed, cast ``x`` to the layer's dtype, and run ``forward``."""
         x = np.asarray(x)

@@ -165,12 +165,6 @@ class Activation(Layer):
     def backward(self, grad_output):
         return self.activation.backward(grad_output)
 
-    def forward_logits(self, x, training=False):
-        return x
-
-    def backward_logits(self, grad_output):
-        return grad_output
-
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
