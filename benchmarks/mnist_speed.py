@@ -261,13 +261,32 @@ def images_per_second(trainers, x, rounds):
     return rates
 
 
-def time_to_98(data, max_epochs=20):
+def chapter_model(total_steps, seed=0):
+    """The MNIST chapter's network (book/07_mnist.ipynb): 784-256-128-10 ReLU with dropout 0.2,
+    Adam with a cosine-decaying learning rate from 2e-3 over the whole run."""
+    model = nn.Sequential([
+        nn.layers.Dense(256, activation="relu", input_dim=784),
+        nn.layers.Dropout(0.2),
+        nn.layers.Dense(128, activation="relu"),
+        nn.layers.Dropout(0.2),
+        nn.layers.Dense(10, activation="softmax"),
+    ], seed=seed)
+    schedule = nn.optimizers.CosineDecay(initial_learning_rate=2e-3, decay_steps=total_steps)
+    model.compile(optimizer=nn.optimizers.Adam(learning_rate=schedule), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def time_to_98(data, epochs=12, validation_split=0.1):
+    """Train the chapter's network as the chapter does (12 epochs, 10% held out for
+    validation), epoch by epoch, until the test accuracy reaches 98%."""
     (x_train, y_train), (x_test, y_test) = data
-    model = nn_model(seed=0)
+    n_fit = len(x_train) - round(validation_split * len(x_train))
+    model = chapter_model(total_steps=epochs * -(-n_fit // BATCH_SIZE))
+    x_fit, y_fit = x_train[:n_fit], y_train[:n_fit]
     training_seconds, accuracy = 0.0, 0.0
-    for epoch in range(1, max_epochs + 1):
-        training_seconds += _timed(lambda: model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=1,
-                                                     verbose=0))
+    for epoch in range(1, epochs + 1):
+        training_seconds += _timed(lambda: model.fit(x_fit, y_fit, batch_size=BATCH_SIZE, epochs=1, verbose=0))
         accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
         if accuracy >= 0.98:
             break
