@@ -39,7 +39,8 @@ class Sequential:
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.dtype = config.floatx() if dtype is None else config.as_float_dtype(dtype)
         self.built = False
-        self.optimizer = self.loss = None
+        self.optimizer = self.loss = self._fused_loss = None
+        self.metrics = []
         self.stop_training = False
         for layer in layers or []:
             self.add(layer)
@@ -80,6 +81,8 @@ class Sequential:
                                   for key in layer.params]
         self.output_shape = shape
         self.built = True
+        if self.loss is not None:
+            self._fuse_loss()
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):
         """Choose the optimizer, the loss and the metrics reported during training.
@@ -93,18 +96,12 @@ class Sequential:
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
         self.metrics = [metrics_module.get(metric, loss=self.loss) for metric in (metrics or [])]
+        self._fuse_loss()
 
-    @property
-    def _fused_loss(self):
-        """The from-logits loss training uses when the last layer's activation fuses with the loss."""
+    def _fuse_loss(self):
+        """Pair the loss with the last layer's activation when they fuse (again after layers change)."""
         last = self.layers[-1] if self.layers else None
-        if self.loss is None:
-            return None
-        key = (id(last), id(self.loss))
-        if getattr(self, "_fused_key", None) != key:
-            self._fused_key = key
-            self._fused = losses.fused(getattr(last, "output_activation", None), self.loss)
-        return self._fused
+        self._fused_loss = losses.fused(getattr(last, "output_activation", None), self.loss)
 
     # ------------------------------------------------------- forward / backward
     def forward(self, x, training=False):
