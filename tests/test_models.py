@@ -291,6 +291,25 @@ def test_verbose_2_prints_one_line_per_epoch(capsys):
     assert "\r" not in captured.out
 
 
+
+def test_verbose_1_on_a_terminal_draws_a_live_bar_then_one_line(capsys, monkeypatch):
+    import sys
+    x, y = blobs()
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    classifier().fit(x, y, epochs=2, batch_size=4, verbose=1)
+    out = capsys.readouterr().out
+    assert re.search(r"\rEpoch 1/2 \d+/\d+ \[[=>.]{30}\] - loss: ", out), out
+    assert "\rEpoch 1/2 15/15 [" + "=" * 30 + "]" in out  # the bar ends full
+    final_lines = [line for line in out.replace("\033[K", "").split("\r") if line.endswith("\n")]
+    assert [line.split(" - ")[0] for line in final_lines] == ["Epoch 1/2", "Epoch 2/2"]
+
+
+def test_verbose_1_off_a_terminal_prints_no_bar(capsys):
+    x, y = blobs()
+    classifier().fit(x, y, epochs=2, batch_size=4, verbose=1)
+    out = capsys.readouterr().out
+    assert "\r" not in out and len(out.splitlines()) == 2, out
+
 # --- order, seeds and determinism -------------------------------------------------------------
 
 def test_fit_without_shuffle_takes_the_batches_in_order():
