@@ -53,7 +53,8 @@ class Layer:
         given no seed of its own; ``dtype`` the dtype when it was given none.
         """
         self.input_shape = tuple(input_shape)
-        self.dtype = self.dtype or (None if dtype is None else config.as_float_dtype(dtype)) or config.floatx()
+        if self.dtype is None:  # the layer's own dtype wins, then the model's, then the default
+            self.dtype = config.floatx() if dtype is None else config.as_float_dtype(dtype)
         self.rng = np.random.default_rng(self.seed) if self.seed is not None or rng is None else rng
         self.built = True
 

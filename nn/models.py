@@ -74,8 +74,9 @@ class Sequential:
                                  f"but receives {shape}.")
             shape = layer.output_shape(shape)
         trainable = [layer for layer in self.layers if layer.params]
-        for layer in self.layers:
-            layer.needs_input_grad = not trainable or self.layers.index(layer) > self.layers.index(trainable[0])
+        first_trainable = self.layers.index(trainable[0]) if trainable else -1
+        for position, layer in enumerate(self.layers):
+            layer.needs_input_grad = position > first_trainable
         #: Every (parameter, gradient) pair, in layer order: what the optimizer steps on.
         self.params_and_grads = [(layer.params[key], layer.grads[key]) for layer in trainable
                                   for key in layer.params]
@@ -260,7 +261,7 @@ class Sequential:
         x, y = self._prepare(x, y)
         logs = self._evaluate_logs(x, y, batch_size)
         if verbose:
-            print(" - ".join(f"{key}: {value:.4f}" for key, value in logs.items()))
+            print(_format_logs(logs))
         if return_dict:
             return logs
         values = list(logs.values())
@@ -273,13 +274,13 @@ class Sequential:
         """
         x = self._prepare(x)
         _check_positive_int("batch_size", batch_size)
-        outputs = [self.forward(x[start:start + batch_size]) for start in range(0, x.shape[0], batch_size)]
-        return np.concatenate(outputs) if outputs else np.empty((0,) + self.output_shape, self.dtype)
+        if x.shape[0] == 0:
+            return np.empty((0,) + self.output_shape, self.dtype)
+        return _in_batches(self.forward, x, batch_size)
 
     def _evaluate_logs(self, x, y, batch_size):
         batch_size = max(batch_size, 256)  # inference needs no small batches
-        outputs = np.concatenate([self.forward_to_loss(x[start:start + batch_size])
-                                  for start in range(0, x.shape[0], batch_size)])
+        outputs = _in_batches(self.forward_to_loss, x, batch_size)
         logs = {"loss": self.training_loss.forward(y, outputs)}
         predictions = self._predictions(outputs)
         for name, metric in self.metrics:
@@ -436,6 +437,11 @@ def _model_from(document, weights):
         model.compile(optimizer=optimizers.get(compiled["optimizer"]), loss=losses.get(compiled["loss"]),
                       metrics=compiled["metrics"])
     return model
+
+
+def _in_batches(function, x, batch_size):
+    """``function`` (an inference pass) applied to ``x`` batch by batch, results concatenated."""
+    return np.concatenate([function(x[start:start + batch_size]) for start in range(0, x.shape[0], batch_size)])
 
 
 def _check_positive_int(name, value, allow_zero=False):
