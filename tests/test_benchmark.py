@@ -29,8 +29,8 @@ def test_hand_written_steps_match_nn(batch):
     model = mnist_speed.nn_model()
     model.set_weights(hand_written.params)
     for _ in range(3):
-        hand_written.step(x, y)
-        model.train_on_batch(x, y)
+        loss = hand_written.step(x, y)
+        assert loss == pytest.approx(model.train_on_batch(x, y), rel=1e-5)
     for ours, theirs in zip(model.get_weights(), hand_written.params):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
 
