@@ -65,22 +65,23 @@ def gemm_flops_per_epoch(n):
 
 
 # --------------------------------------------------------------------------- nn
-def nn_model(seed=0):
+def nn_model(seed=0, optimizer=None):
     model = nn.Sequential([
         nn.layers.Dense(256, activation="relu", input_dim=784),
         nn.layers.Dense(128, activation="relu"),
         nn.layers.Dense(10, activation="softmax"),
     ], seed=seed)
     # No metrics: like the other two, the epoch computes each batch's loss and no accuracy.
-    model.compile(optimizer=nn.optimizers.Adam(learning_rate=1e-3), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=optimizer or nn.optimizers.Adam(learning_rate=1e-3),
+                  loss="sparse_categorical_crossentropy")
     return model
 
 
 class NNTrainer:
     name = "nn"
 
-    def __init__(self, x, y):
-        self.x, self.y, self.model = x, y, nn_model()
+    def __init__(self, x, y, optimizer=None):
+        self.x, self.y, self.model = x, y, nn_model(optimizer=optimizer)
 
     def epoch(self):
         self.model.fit(self.x, self.y, batch_size=BATCH_SIZE, epochs=1, verbose=0)
@@ -103,8 +104,7 @@ class NNNoUpdateTrainer(NNTrainer):
     name = "nn, no update"
 
     def __init__(self, x, y):
-        super().__init__(x, y)
-        self.model.compile(optimizer=_NoUpdate(), loss="sparse_categorical_crossentropy")
+        super().__init__(x, y, optimizer=_NoUpdate())
 
 
 # ------------------------------------------------------------ hand-written NumPy
@@ -374,7 +374,7 @@ def time_budget(epoch, gemm_only, flops, peak, target=0.70):
     """Rows that split nn's epoch into GEMMs, Adam's update and everything else, next to
     the time an epoch may take to reach `target` of the GEMM peak."""
     budget = flops / (target * peak * 1e9)
-    without_update = epoch["nn, no update"]
+    without_update = epoch[NNNoUpdateTrainer.name]
     return [
         (f"epoch time that reaches {target:.0%} of peak", f"{budget:.3f} s"),
         ("nn epoch with the update skipped", f"{without_update:.3f} s = {flops / without_update / 1e9 / peak:.1%}"
@@ -418,7 +418,7 @@ def main():
         results.update(book_times())
 
     rows = [(f"epoch, {name} (median of {args.rounds})", f"{seconds:.3f} s") for name, seconds in epoch.items()
-            if name != "nn, no update"]
+            if name != NNNoUpdateTrainer.name]
     if "torch" in epoch:
         rows.append(("nn / torch, epoch time", f"{epoch['nn'] / epoch['torch']:.3f}  (target <= 0.90)"))
     rows.append(("nn / hand-written, epoch time", f"{epoch['nn'] / epoch['hand-written']:.3f}  (target <= 1.10)"))

@@ -241,7 +241,7 @@ class Sequential:
                 totals[0] += loss * size
                 for i, (_, metric) in enumerate(self.metrics, start=1):
                     totals[i] += metric(y_batch, y_pred) * size
-                progress.update(step + 1, self._logs(totals, start + size))
+                progress.update(step + 1, lambda: self._logs(totals, start + size))
             logs = self._logs(totals, n)
             if validation_data is not None:
                 logs.update({f"val_{key}": value for key, value in
@@ -460,12 +460,13 @@ class _Progress:
         self.start = self.last_draw = time.perf_counter()
 
     def update(self, step, logs):
+        """Redraw the bar at most every 0.1 s; ``logs()`` is called only when it is drawn."""
         if not self.live or (time.perf_counter() - self.last_draw < 0.1 and step < self.steps):
             return
         self.last_draw = time.perf_counter()
         filled = int(30 * step / self.steps)
         bar = "=" * filled + ">" * (filled < 30) + "." * (29 - filled)
-        sys.stdout.write(f"\r{self.prefix} {step}/{self.steps} [{bar[:30]}] - {_format_logs(logs)}")
+        sys.stdout.write(f"\r{self.prefix} {step}/{self.steps} [{bar[:30]}] - {_format_logs(logs())}")
         sys.stdout.flush()
 
     def finish(self, logs):
