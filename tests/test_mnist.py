@@ -4,6 +4,7 @@ import hashlib
 import http.server
 import io
 import os
+import shutil
 import struct
 import threading
 import urllib.error
@@ -12,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nn.datasets import mnist
+from nn.datasets import _download, mnist
+from test_datasets import shared_folder
 
-# The shared folder standing in for a download mirror (never copied into the repository).
-SHARED_MNIST = os.environ.get("NN_MNIST_MIRROR") or str(
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
+# The shared folder standing in for a download mirror (never copied into the repository):
+# where NN_MNIST_MIRROR or NN_DATA_MIRROR point, else ../shared/data/mnist.
+SHARED_MNIST, needs_mnist = shared_folder("mnist")
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: nothing listens there
 
 
@@ -34,12 +36,13 @@ def sha256(path):
 def isolated_environment(tmp_path, monkeypatch):
     """Keep the tests away from the real cache, environment and network."""
     monkeypatch.delenv("NN_MNIST_MIRROR", raising=False)
+    monkeypatch.delenv("NN_DATA_MIRROR", raising=False)
     monkeypatch.delenv("NN_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "xdg"))
     for variable in ("no_proxy", "NO_PROXY"):
         monkeypatch.setenv(variable, "127.0.0.1,localhost")
-    monkeypatch.setattr(mnist, "TIMEOUT", 5)
+    monkeypatch.setattr(_download, "TIMEOUT", 5)
 
 
 @pytest.fixture
@@ -162,6 +165,33 @@ def test_load_from_a_file_url_mirror(tiny, tmp_path, monkeypatch):
     assert_loaded(mnist.load_data(cache_dir=tmp_path / "cache"), arrays)
 
 
+def test_load_from_nn_data_mirror_reads_its_mnist_folder(tiny, tmp_path, monkeypatch):
+    folder, arrays = tiny
+    data = tmp_path / "data"
+    shutil.copytree(folder, data / "mnist")
+    monkeypatch.setenv("NN_DATA_MIRROR", f"{tmp_path / 'elsewhere'},{data}")
+    assert_loaded(mnist.load_data(cache_dir=tmp_path / "cache"), arrays)
+    assert not (tmp_path / "cache").exists(), "a local mirror is read, not copied"
+
+
+def test_nn_mnist_mirror_takes_precedence_over_nn_data_mirror(tiny, tmp_path, monkeypatch):
+    folder, arrays = tiny
+    data, empty = tmp_path / "data", tmp_path / "empty"
+    shutil.copytree(folder, data / "mnist")
+    empty.mkdir()
+    monkeypatch.setenv("NN_DATA_MIRROR", str(data))
+    monkeypatch.setenv("NN_MNIST_MIRROR", str(empty))
+    with pytest.raises(mnist.MNISTNotAvailableError) as caught:
+        mnist.load_data(cache_dir=tmp_path / "cache")
+    message = str(caught.value)
+    assert "on the mirrors in NN_MNIST_MIRROR:" in message and f"{empty}: not found" in message
+    assert str(data) not in message
+
+    (data / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()  # NN_DATA_MIRROR would now fail
+    monkeypatch.setenv("NN_MNIST_MIRROR", str(folder))
+    assert_loaded(mnist.load_data(cache_dir=tmp_path / "cache"), arrays)
+
+
 def test_load_uses_the_verified_cache_and_no_mirror(tiny, tmp_path, monkeypatch, capsys):
     folder, arrays = tiny
     cache = tmp_path / "data" / "mnist"
@@ -170,7 +200,7 @@ def test_load_uses_the_verified_cache_and_no_mirror(tiny, tmp_path, monkeypatch,
         (cache / name).write_bytes((folder / name).read_bytes())
     monkeypatch.setenv("NN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("NN_MNIST_MIRROR", UNREACHABLE)
-    monkeypatch.setattr(mnist, "_fetch", lambda url, file: pytest.fail(f"fetched {url}"))
+    monkeypatch.setattr(_download, "_copy_url", lambda url, file: pytest.fail(f"fetched {url}"))
     assert_loaded(mnist.load_data(), arrays)
     assert capsys.readouterr().err == ""
 
@@ -276,7 +306,7 @@ def test_an_unreachable_mirror_is_tried_once(tmp_path, monkeypatch):
         calls.append(url)
         raise urllib.error.URLError("connection refused")
 
-    monkeypatch.setattr(mnist, "_fetch", refuse)
+    monkeypatch.setattr(_download, "_copy_url", refuse)
     monkeypatch.setenv("NN_MNIST_MIRROR", UNREACHABLE)
     with pytest.raises(mnist.MNISTNotAvailableError) as caught:
         mnist.load_data(cache_dir=tmp_path / "cache")
@@ -290,7 +320,7 @@ def test_interrupted_download_leaves_nothing_behind(tmp_path, monkeypatch, inter
         file.write(b"\x1f\x8b" + b"partial download" * 100)
         raise interruption()
 
-    monkeypatch.setattr(mnist, "_fetch", fail_midway)
+    monkeypatch.setattr(_download, "_copy_url", fail_midway)
     monkeypatch.setenv("NN_MNIST_MIRROR", UNREACHABLE)
     cache = tmp_path / "cache"
     expected = KeyboardInterrupt if interruption is KeyboardInterrupt else OSError
@@ -302,14 +332,9 @@ def test_interrupted_download_leaves_nothing_behind(tmp_path, monkeypatch, inter
 
 # --- the real files (skipped where the shared folder is absent) -------------------
 
-needs_mnist = pytest.mark.skipif(
-    "NN_MNIST_MIRROR" not in os.environ and not Path(SHARED_MNIST).is_dir(),
-    reason=f"no MNIST files at {SHARED_MNIST}; set NN_MNIST_MIRROR")
-
-
 @needs_mnist
 def test_real_mnist_loads_like_keras(tmp_path, monkeypatch):
-    monkeypatch.setenv("NN_MNIST_MIRROR", SHARED_MNIST)
+    monkeypatch.setenv("NN_MNIST_MIRROR", str(SHARED_MNIST))
     (x_train, y_train), (x_test, y_test) = mnist.load_data(cache_dir=tmp_path / "cache")
     assert x_train.shape == (60000, 28, 28) and y_train.shape == (60000,)
     assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
@@ -322,7 +347,7 @@ def test_real_mnist_loads_like_keras(tmp_path, monkeypatch):
 
 @needs_mnist
 def test_real_checksums_match_the_shared_sums_file():
-    sums_file = Path(SHARED_MNIST) / "SHA256SUMS"
+    sums_file = SHARED_MNIST / "SHA256SUMS"
     if not sums_file.is_file():
         pytest.skip(f"no SHA256SUMS beside {SHARED_MNIST}")
     listed = dict(reversed(line.split()) for line in sums_file.read_text().splitlines() if line)
