@@ -1,15 +1,19 @@
 """nn: neural networks from scratch, in NumPy.
 
 The library of the textbook *Neural Networks from Scratch*.  Its public API
-follows Keras (``nn.Sequential``, ``nn.layers.Dense``, ``model.compile``,
-``model.fit``), and underneath every layer exposes ``forward``/``backward``.
+follows Keras (``nn.Sequential``, ``nn.Input``, ``nn.layers.Dense``,
+``model.compile``, ``model.fit``), and underneath every layer exposes
+``forward``/``backward``.
 """
-from . import (activations, callbacks, config, data, datasets, gradcheck, initializers, layers, losses,
-               metrics, models, optimizers)
-from .models import Sequential, load_model
+from . import layers  # first: the activation layers build on nn.layers.layer
+from . import (activations, callbacks, config, data, datasets, gradcheck, initializers, layers,
+               losses, metrics, models, ops, optimizers, registry, utils)
+from .layers import Input
+from .models import Model, Sequential, load_model
 
 __all__ = [
-    "Sequential", "load_model", "activations", "callbacks", "config", "data", "datasets", "gradcheck",
-    "initializers", "layers", "losses", "metrics", "models", "optimizers",
+    "Input", "Model", "Sequential", "load_model", "activations", "callbacks", "config", "data",
+    "datasets", "gradcheck", "initializers", "layers", "losses", "metrics", "models", "ops",
+    "optimizers", "registry", "utils",
 ]
 __version__ = "0.1.0"

@@ -3,10 +3,18 @@
 Every activation acts elementwise (softmax: along the last axis) and keeps what
 its backward needs.  ``forward`` accepts ``out=`` so that a ``Dense`` layer can
 apply its activation in place on the pre-activation array it owns.
+
+Each activation layer has an ``alias``, the string that names it in
+``Dense(activation=...)``; the aliases are read from the layer registry, so an
+activation of your own with an ``alias`` resolves by name too.
 """
+import copy
+
 import numpy as np
 
-from .layer import Layer
+from . import registry
+from .layers.layer import Layer
+from .ops import sigmoid, softmax
 
 
 class ReLU(Layer):
@@ -19,6 +27,10 @@ class ReLU(Layer):
     """
 
     alias = "relu"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.output = None  # forward's result, which backward needs
 
     def forward(self, x, training=False, out=None):
         self.output = np.maximum(x, 0, out=out)
@@ -46,6 +58,7 @@ class LeakyReLU(Layer):
         if not 0 <= alpha < 1:
             raise ValueError(f"LeakyReLU expects 0 <= alpha < 1. Received: alpha={alpha}")
         self.alpha = float(alpha)
+        self.slope = self.output = None  # cached by forward for backward
 
     def forward(self, x, training=False, out=None):
         self.slope = np.where(x > 0, x.dtype.type(1), x.dtype.type(self.alpha))
@@ -72,6 +85,10 @@ class Sigmoid(Layer):
     alias = "sigmoid"
     output_activation = "sigmoid"
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.output = None  # forward's result, which backward needs
+
     def forward(self, x, training=False, out=None):
         self.output = sigmoid(x, out=out)
         return self.output
@@ -90,6 +107,10 @@ class Tanh(Layer):
     """
 
     alias = "tanh"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.output = None  # forward's result, which backward needs
 
     def forward(self, x, training=False, out=None):
         self.output = np.tanh(x, out=out)
@@ -112,6 +133,10 @@ class Softmax(Layer):
 
     alias = "softmax"
     output_activation = "softmax"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.output = None  # forward's result, which backward needs
 
     def forward(self, x, training=False, out=None):
         self.output = softmax(x, out=out)
@@ -137,21 +162,10 @@ class Linear(Layer):
         return grad_output
 
 
-def sigmoid(x, out=None):
-    """Numerically stable logistic function (no overflow for any finite x)."""
-    exp_minus_abs = np.exp(-np.abs(x))  # in (0, 1]: never overflows
-    return np.divide(np.where(x >= 0, 1.0, exp_minus_abs), 1.0 + exp_minus_abs, out=out)
-
-
-def softmax(x, out=None):
-    """Softmax along the last axis with the row maximum subtracted first."""
-    out = np.subtract(x, np.max(x, axis=-1, keepdims=True), out=out)
-    np.exp(out, out=out)
-    out /= np.sum(out, axis=-1, keepdims=True)
-    return out
-
-
-_BY_ALIAS = {cls.alias: cls for cls in (ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Linear)}
+def _by_alias():
+    """Every registered activation layer, by alias ('relu', ...)."""
+    return {cls.__dict__["alias"]: cls for cls in registry.registered("layer").values()
+            if "alias" in cls.__dict__}
 
 
 def serialize(activation):
@@ -168,22 +182,25 @@ def get(identifier):
     """Resolve an activation: a name ('relu', ...), an activation layer, a ``serialize``
     dict, or None (identity).
 
-    Returns a fresh activation layer, or None for the identity ('linear' or None).
+    Returns an activation layer of the caller's own (an instance passed in is copied,
+    so two layers given the same instance never share a cache), or None for the
+    identity ('linear' or None).
     """
     if identifier is None:
         return None
     if isinstance(identifier, dict):
-        classes = {cls.__name__: cls for cls in _BY_ALIAS.values()}
-        if identifier.get("class_name") not in classes:
-            raise ValueError(f"Unknown activation {identifier!r}. Expected one of: {', '.join(sorted(classes))}.")
-        return classes[identifier["class_name"]](**identifier.get("config", {}))
+        activation = registry.deserialize(identifier, "layer")
+        if "alias" not in type(activation).__dict__:
+            raise ValueError(f"{identifier['class_name']!r} is a layer, not an activation. "
+                             f"Expected one of: {', '.join(sorted(_by_alias()))}.")
+        return activation
     if isinstance(identifier, Layer):
-        return None if isinstance(identifier, Linear) else identifier
+        return None if isinstance(identifier, Linear) else copy.copy(identifier)
     if isinstance(identifier, str):
         key = identifier.lower()
-        if key in _BY_ALIAS:
-            return None if key == "linear" else _BY_ALIAS[key]()
-        raise ValueError(
-            f"Unknown activation {identifier!r}. Expected one of: {', '.join(map(repr, sorted(_BY_ALIAS)))}."
-        )
+        classes = _by_alias()
+        if key in classes:
+            return None if key == "linear" else classes[key]()
+        raise ValueError(f"Unknown activation {identifier!r}. "
+                         f"Expected one of: {', '.join(map(repr, sorted(classes)))}.")
     raise TypeError(f"Expected an activation name or layer. Received: {identifier!r}")

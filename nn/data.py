@@ -5,36 +5,42 @@ sample and labels ``y`` with one entry (or row) per sample.
 """
 import numpy as np
 
+from .checks import check_positive_int, check_same_rows
 
-def batches(x, y=None, batch_size=32, shuffle=False, rng=None):
+
+def batches(x, y=None, batch_size=32, shuffle=False, rng=None, sample_weight=None):
     """Split a dataset into mini-batches, one pass (epoch) per call.
 
-    x: (n, ...)   y: (n, ...) or None
+    x: (n, ...)   y: (n, ...) or None   sample_weight: (n,) or None
     yields (x_batch, y_batch) with x_batch: (batch_size, ...), y_batch: (batch_size, ...),
-    or just x_batch when y is None. The last batch holds the n % batch_size rows left over.
+    or just x_batch when y is None, or (x_batch, y_batch, weight_batch) when sample_weight
+    is given. The last batch holds the n % batch_size rows left over. This is the one
+    batching helper: ``fit``, ``evaluate`` and ``predict`` all iterate it.
 
     With shuffle=True the rows come in the order of one permutation drawn from rng
     (a numpy Generator, or an int seed; None means a fresh unseeded Generator), so every
     row appears exactly once per call. Batches are copies: changing one leaves x and y as
     they were.
     """
-    x = np.asarray(x)
-    if y is not None:
-        y = np.asarray(y)
-        _check_same_length(x, y)
-    _check_positive_int("batch_size", batch_size)
-    order = np.random.default_rng(rng).permutation(len(x)) if shuffle else np.arange(len(x))
+    arrays = [np.asarray(x)]
+    for name, array in (("y", y), ("sample_weight", sample_weight)):
+        if array is not None:
+            arrays.append(np.asarray(array))
+            check_same_rows(arrays[0], arrays[-1], "x", name)
+    if sample_weight is not None and y is None:
+        raise ValueError("batches: sample_weight needs y as well.")
+    check_positive_int("batch_size", batch_size)
+    n = len(arrays[0])
+    order = np.random.default_rng(rng).permutation(n) if shuffle else np.arange(n)
     # The checks above run at the call; the generator below runs only when iterated.
-    return _generate_batches(x, y, order, batch_size)
+    return _generate_batches(arrays, order, batch_size)
 
 
-def _generate_batches(x, y, order, batch_size):
+def _generate_batches(arrays, order, batch_size):
     for start in range(0, len(order), batch_size):
         indices = order[start:start + batch_size]
-        if y is None:
-            yield np.take(x, indices, axis=0)
-        else:
-            yield np.take(x, indices, axis=0), np.take(y, indices, axis=0)
+        batch = tuple(np.take(array, indices, axis=0) for array in arrays)
+        yield batch[0] if len(batch) == 1 else batch
 
 
 def train_validation_split(x, y, validation_fraction=0.2, shuffle=True, rng=None):
@@ -49,7 +55,7 @@ def train_validation_split(x, y, validation_fraction=0.2, shuffle=True, rng=None
     ``validation_split`` does, so shuffle first if the rows are sorted (by class, say).
     """
     x, y = np.asarray(x), np.asarray(y)
-    _check_same_length(x, y)
+    check_same_rows(x, y)
     if not 0 < validation_fraction < 1:
         raise ValueError("validation_fraction must be between 0 and 1 (exclusive). "
                          f"Received: validation_fraction={validation_fraction!r}")
@@ -77,7 +83,7 @@ def one_hot(labels, num_classes=None, dtype=np.float32):
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     else:
-        _check_positive_int("num_classes", num_classes)
+        check_positive_int("num_classes", num_classes)
     outside = (labels < 0) | (labels >= num_classes)
     if outside.any():
         raise ValueError(f"label {labels[outside][0]} is outside the range "
@@ -156,7 +162,7 @@ def spirals(n_samples=300, n_classes=3, noise=0.2, rng=None):
     so the arms start evenly spaced; n_classes=2 gives the classic two-spirals problem.
     """
     _check_toy_arguments(n_samples, noise)
-    _check_positive_int("n_classes", n_classes)
+    check_positive_int("n_classes", n_classes)
     rng = np.random.default_rng(rng)
     y = rng.permutation(np.arange(n_samples, dtype=np.int64) % n_classes)
     radius = rng.uniform(0, 1, n_samples)
@@ -179,17 +185,7 @@ def regression_1d(n_samples=100, noise=0.1, rng=None, function=np.sin):
     return x.astype(np.float32), y.astype(np.float32)
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-
-
-def _check_same_length(x, y):
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} rows but y has {len(y)}; they must match")
-
-
 def _check_toy_arguments(n_samples, noise):
-    _check_positive_int("n_samples", n_samples)
+    check_positive_int("n_samples", n_samples)
     if not noise >= 0:
         raise ValueError(f"noise must be a non-negative number. Received: noise={noise!r}")

@@ -58,18 +58,40 @@ def check_layer(layer, x, rng=None, h=1e-5):
     return errors
 
 
-def check_model(model, x, y, h=1e-5):
+def check_model(model, x, y, h=1e-5, sample_weight=None):
     """Relative errors of a compiled model's gradients, ``{'dense_0/kernel': err, ...}``.
 
     The loss is the one training uses (fused with the output activation when
-    possible).  Build the model in float64 (``Sequential(..., dtype='float64')``).
+    possible), in training mode, as ``train_step`` computes it.  Layers that draw
+    random numbers (Dropout) draw the same ones for every evaluation, so the analytic
+    and the numerical gradient are of one function with one fixed mask.  Build the
+    model in float64 (``Sequential(..., dtype='float64')``).
     """
     x, y = model._prepare(x, y)
-    model.compute_gradients(x, y)
-    loss = lambda: model.training_loss.forward(y, model.forward_to_loss(x, training=False))
+    replay = _replay_randomness(model.layers)
+    replay()
+    model.compute_gradients(x, y, sample_weight)
+
+    def loss():
+        replay()
+        outputs = model.forward_to_loss(x, training=True)
+        return model.training_loss.forward(y, outputs, sample_weight)
+
     errors = {}
     for layer in model.layers:
         for key, param in layer.params.items():
             analytic = layer.grads[key].copy()
             errors[f"{layer.name}/{key}"] = rel_error(analytic, numerical_gradient(loss, param, None, h))
     return errors
+
+
+def _replay_randomness(layers):
+    """A function that puts every random layer's generator back to its state now."""
+    generators = {id(layer.rng): layer.rng for layer in layers if layer.uses_randomness}
+    states = {key: generator.bit_generator.state for key, generator in generators.items()}
+
+    def replay():
+        for key, generator in generators.items():
+            generator.bit_generator.state = states[key]
+
+    return replay

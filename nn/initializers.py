@@ -9,13 +9,20 @@ glorot_uniform     U(-a, a),  a = sqrt(6 / (fan_in + fan_out))
 glorot_normal      N(0, s^2) truncated at 2s,  s = sqrt(2 / (fan_in + fan_out))
 he_uniform         U(-a, a),  a = sqrt(6 / fan_in)
 he_normal          N(0, s^2) truncated at 2s,  s = sqrt(2 / fan_in)
-zeros, ones        constant
+random_uniform     U(minval, maxval), default U(-0.05, 0.05)   (alias 'uniform')
+random_normal      N(mean, stddev^2), default N(0, 0.05^2)      (alias 'normal')
+zeros, ones        constant 0 or 1;  Constant(value) any constant
 =================  ==========================================================
+
+Names resolve through ``get`` ('he_normal', or the class name 'HeNormal'); every
+initializer registers itself (``nn.registry``), so one of your own saves and loads.
 
 Glorot keeps the variance of activations and gradients roughly constant across
 tanh/sigmoid layers; He doubles it to make up for ReLU zeroing half its inputs.
 """
 import numpy as np
+
+from . import registry
 
 # Standard deviation of a unit normal truncated to [-2, 2]; dividing by it makes
 # the truncated draw have the intended variance (as Keras does).
@@ -38,14 +45,20 @@ def _truncated_normal(shape, stddev, rng):
     return values * (stddev / _TRUNCATED_NORMAL_STD)
 
 
-class Initializer:
+class Initializer(registry.Serializable, family="initializer"):
+    """Base class: ``initializer(shape, rng, dtype)`` draws an array of that shape.
+
+    A subclass implements ``sample(shape, rng)`` (float64 values); ``name`` is the
+    string that selects it, and ``get_config`` returns its settings.
+    """
+
     name = None
 
     def __call__(self, shape, rng, dtype=np.float32):
         return self.sample(tuple(shape), rng).astype(dtype, copy=False)
 
-    def get_config(self):
-        return self.name
+    def sample(self, shape, rng):
+        raise NotImplementedError
 
 
 class GlorotUniform(Initializer):
@@ -82,6 +95,52 @@ class HeNormal(Initializer):
         return _truncated_normal(shape, np.sqrt(2.0 / fan_in), rng)
 
 
+class RandomUniform(Initializer):
+    name = "random_uniform"
+    aliases = ("uniform",)
+
+    def __init__(self, minval=-0.05, maxval=0.05):
+        if not minval < maxval:
+            raise ValueError(f"RandomUniform expects minval < maxval. Received: minval={minval!r}, "
+                             f"maxval={maxval!r}")
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def sample(self, shape, rng):
+        return rng.uniform(self.minval, self.maxval, shape)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval}
+
+
+class RandomNormal(Initializer):
+    name = "random_normal"
+    aliases = ("normal",)
+
+    def __init__(self, mean=0.0, stddev=0.05):
+        if not stddev >= 0:
+            raise ValueError(f"RandomNormal expects stddev >= 0. Received: stddev={stddev!r}")
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def sample(self, shape, rng):
+        return rng.normal(self.mean, self.stddev, shape)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+class Constant(Initializer):
+    name = "constant"
+
+    def __init__(self, value=0.0):
+        self.value = float(value)
+
+    def sample(self, shape, rng):
+        return np.full(shape, self.value)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
 class Zeros(Initializer):
     name = "zeros"
 
@@ -96,17 +155,7 @@ class Ones(Initializer):
         return np.ones(shape)
 
 
-_BY_NAME = {cls.name: cls for cls in (GlorotUniform, GlorotNormal, HeUniform, HeNormal, Zeros, Ones)}
-
-
 def get(identifier):
-    """Resolve an initializer name ('he_normal', ...) or pass an instance through."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier.lower() in _BY_NAME:
-            return _BY_NAME[identifier.lower()]()
-        raise ValueError(
-            f"Unknown initializer {identifier!r}. Expected one of: {', '.join(map(repr, sorted(_BY_NAME)))}."
-        )
-    raise TypeError(f"Expected an initializer name or Initializer instance. Received: {identifier!r}")
+    """Resolve an initializer: a name ('he_normal', ...), an instance, or a saved
+    ``{'class_name', 'config'}`` dict."""
+    return registry.get(identifier, "initializer", Initializer)

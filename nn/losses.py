@@ -1,9 +1,20 @@
 """Loss functions: how wrong a batch of predictions is, and its gradient.
 
-A loss is called as ``loss.forward(y_true, y_pred)`` (the mean over the batch, a
+Each loss computes one value per sample, ``l_i``, and the base class ``Loss``
+weighs and reduces them once, as Keras does::
+
+    L = sum_i w_i l_i / n          reduction 'sum_over_batch_size' (the default)
+    L = sum_i w_i l_i              reduction 'sum'
+    l_i w_i                        reduction None or 'none' (the gradient is that of the sum)
+
+with w_i the ``sample_weight`` (1 when none is given) and n the batch size.
+Keras divides by n, not by the sum of the weights, so a weight of 2 counts a
+sample twice and weights of 0 leave the divisor alone.
+
+A loss is called as ``loss.forward(y_true, y_pred, sample_weight=None)`` (a
 Python float) and ``loss.backward()`` (dL/dy_pred, same shape as ``y_pred``).
-Calling the loss object, ``loss(y_true, y_pred)``, also checks the shapes and
-labels first.
+Calling the loss object, ``loss(y_true, y_pred, sample_weight)``, also checks
+the shapes, labels and weights first.
 
 With ``from_logits=True`` the cross-entropies take the scores *before* the
 softmax/sigmoid and compute log-probabilities with the log-sum-exp trick, so no
@@ -14,37 +25,113 @@ sigmoid) compiled with the matching cross-entropy uses this path automatically
 """
 import numpy as np
 
-from .activations import sigmoid
+from . import registry
+from .ops import log_softmax, sigmoid
+
+__all__ = [
+    "Loss", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy", "EPSILON", "log_softmax", "fused", "get",
+    "check_sample_weight",
+]
 
 # Probabilities are clipped to [EPSILON, 1 - EPSILON] before log when the loss is
 # given probabilities (as Keras does); the from_logits path needs no clipping.
 EPSILON = 1e-7
 
+REDUCTIONS = ("sum_over_batch_size", "sum", "none", None)
 
-class Loss:
-    """Base class of the losses: ``from_logits``, input checks and serialisation."""
+
+class Loss(registry.Serializable, family="loss"):
+    """Base class of the losses: sample weights, the reduction, input checks, configs.
+
+    A subclass implements ``call(y_true, y_pred)``, the per-sample losses (shape
+    ``(n,)``), caching what its gradient needs, and ``gradient()``, the per-sample
+    gradients d l_i / d y_pred (shape of ``y_pred``, a fresh array); the base class
+    applies the weights and the reduction to both.
+    """
 
     name = None
 
-    def __init__(self, from_logits=False):
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size"):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}. Received: reduction={reduction!r}")
         self.from_logits = bool(from_logits)
+        self.reduction = reduction
+        self.sample_weight = self.divisor = None  # of the last forward, for backward
 
-    def __call__(self, y_true, y_pred):
+    def __call__(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         self.check(y_true, y_pred.shape)
-        return self.forward(y_true, y_pred)
+        return self.forward(y_true, y_pred, check_sample_weight(sample_weight, y_pred.shape[0]))
+
+    def forward(self, y_true, y_pred, sample_weight=None):
+        """The reduced loss of one batch (see the module docstring); caches for backward."""
+        values = self.call(y_true, y_pred)
+        self.sample_weight = sample_weight
+        if sample_weight is not None:
+            values = values * sample_weight.astype(values.dtype, copy=False)
+        if self.reduction in (None, "none"):
+            self.divisor = 1
+            return values
+        if self.reduction == "sum":
+            self.divisor = 1
+            return float(np.sum(values))
+        self.divisor = values.shape[0]
+        return float(np.mean(values))
+
+    def backward(self):
+        """dL/dy_pred for the last ``forward``: each sample's gradient times w_i / n."""
+        grad = self.gradient()
+        if self.sample_weight is None:
+            if self.divisor != 1:
+                grad /= self.divisor
+            return grad
+        scale = (self.sample_weight / self.divisor).astype(grad.dtype, copy=False)
+        grad *= scale.reshape((-1,) + (1,) * (grad.ndim - 1))
+        return grad
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def gradient(self):
+        raise NotImplementedError
 
     def check(self, y_true, output_shape):
         """Raise ValueError if ``y_true`` cannot be compared with outputs of ``output_shape``."""
         if y_true.shape[0] != output_shape[0]:
-            raise ValueError(f"{self.name}: y_true has {y_true.shape[0]} rows but y_pred has {output_shape[0]}.")
+            raise ValueError(f"{self.name}: y_true has {y_true.shape[0]} rows but y_pred has "
+                             f"{output_shape[0]}: they must match.")
         if np.prod(y_true.shape) != np.prod(output_shape):
-            raise ValueError(
-                f"{self.name}: y_true of shape {y_true.shape} does not match predictions of shape {output_shape}."
-            )
+            raise ValueError(f"{self.name}: y_true of shape {y_true.shape} does not match "
+                             f"predictions of shape {output_shape}.")
 
     def get_config(self):
-        return {"class_name": type(self).__name__, "config": {"from_logits": self.from_logits}}
+        return {"from_logits": self.from_logits, "reduction": self.reduction}
+
+
+def check_sample_weight(sample_weight, n):
+    """``sample_weight`` as a float64 array of shape (n,), or None; clear errors otherwise.
+
+    Weights must be finite and non-negative, one per sample ((n,) or (n, 1)).
+    """
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight)
+    if weights.ndim == 2 and weights.shape[1] == 1:
+        weights = weights[:, 0]
+    if weights.ndim != 1 or weights.shape[0] != n:
+        raise ValueError(f"sample_weight must hold one weight per sample, shape ({n},). "
+                         f"Received shape {weights.shape}.")
+    if not (np.issubdtype(weights.dtype, np.number) or weights.dtype == bool):
+        raise TypeError(f"sample_weight must be numeric. Received dtype {weights.dtype}.")
+    weights = weights.astype(np.float64)
+    if not np.all(np.isfinite(weights)):
+        raise ValueError(f"sample_weight must be finite. Received {weights[~np.isfinite(weights)][0]} "
+                         f"at index {int(np.flatnonzero(~np.isfinite(weights))[0])}.")
+    if np.any(weights < 0):
+        raise ValueError(f"sample_weight must be non-negative. Received {weights[weights < 0][0]} "
+                         f"at index {int(np.flatnonzero(weights < 0)[0])}.")
+    return weights
 
 
 class MeanSquaredError(Loss):
@@ -52,24 +139,28 @@ class MeanSquaredError(Loss):
 
     ::
 
-        L = 1/(n k) sum_i sum_j (y_pred_ij - y_ij)^2          y, y_pred: (n, k)
-        dL/dy_pred = 2 (y_pred - y) / (n k)
+        l_i = 1/k sum_j (y_pred_ij - y_ij)^2                  y, y_pred: (n, k)
+        d l_i / d y_pred_i = 2 (y_pred_i - y_i) / k
+        L = 1/n sum_i l_i  (unweighted),  dL/dy_pred = 2 (y_pred - y) / (n k)
     """
 
     name = "mean_squared_error"
+    aliases = ("mse",)
 
-    def __init__(self):
-        super().__init__(from_logits=False)
+    def __init__(self, reduction="sum_over_batch_size"):
+        super().__init__(from_logits=False, reduction=reduction)
+        self.error = None  # y_pred - y, cached by call for the gradient
 
-    def forward(self, y_true, y_pred):
+    def call(self, y_true, y_pred):
         self.error = y_pred - y_true.reshape(y_pred.shape).astype(y_pred.dtype, copy=False)
-        return float(np.mean(self.error**2))
+        return np.mean(self.error.reshape(self.error.shape[0], -1) ** 2, axis=1)
 
-    def backward(self):
-        return self.error * (2.0 / self.error.size)
+    def gradient(self):
+        per_sample = int(np.prod(self.error.shape[1:]))  # k values per sample
+        return self.error * (2.0 / per_sample)
 
     def get_config(self):
-        return {"class_name": type(self).__name__, "config": {}}
+        return {"reduction": self.reduction}
 
 
 class BinaryCrossentropy(Loss):
@@ -77,14 +168,18 @@ class BinaryCrossentropy(Loss):
 
     ::
 
-        L = -1/n sum_i [y_i log p_i + (1 - y_i) log(1 - p_i)]        y, p: (n, 1) or (n,)
-        from probabilities: dL/dp = (p - y) / (p (1 - p)) / n
+        l_i = -1/k sum_j [y_ij log p_ij + (1 - y_ij) log(1 - p_ij)]    y, p: (n, k) or (n,)
+        from probabilities: d l_i / d p_i = (p_i - y_i) / (p_i (1 - p_i)) / k
         from logits z, p = sigmoid(z):
-            L = 1/n sum_i [max(z_i, 0) - z_i y_i + log(1 + exp(-|z_i|))]
-            dL/dz = (p - y) / n
+            l_i = 1/k sum_j [max(z_ij, 0) - z_ij y_ij + log(1 + exp(-|z_ij|))]
+            d l_i / d z_i = (p_i - y_i) / k          so unweighted, dL/dz = (p - y) / (n k)
     """
 
     name = "binary_crossentropy"
+
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size"):
+        super().__init__(from_logits, reduction)
+        self.y_true = self.probabilities = None  # cached by call for the gradient
 
     def check(self, y_true, output_shape):
         super().check(y_true, output_shape)
@@ -92,22 +187,25 @@ class BinaryCrossentropy(Loss):
             raise ValueError(f"{self.name}: labels must lie in [0, 1]. Received values from "
                              f"{np.min(y_true)} to {np.max(y_true)}.")
 
-    def forward(self, y_true, y_pred):
+    def call(self, y_true, y_pred):
         self.y_true = y_true.reshape(y_pred.shape).astype(y_pred.dtype, copy=False)
+        y = self.y_true
         if self.from_logits:
             self.probabilities = sigmoid(y_pred)
-            losses = np.maximum(y_pred, 0) - y_pred * self.y_true + np.log1p(np.exp(-np.abs(y_pred)))
+            losses = np.maximum(y_pred, 0) - y_pred * y + np.log1p(np.exp(-np.abs(y_pred)))
         else:
             self.probabilities = np.clip(y_pred, EPSILON, 1 - EPSILON)
             p = self.probabilities
-            losses = -(self.y_true * np.log(p) + (1 - self.y_true) * np.log(1 - p))
-        return float(np.mean(losses))
+            losses = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+        return np.mean(losses.reshape(losses.shape[0], -1), axis=1)
 
-    def backward(self):
-        p, y, n = self.probabilities, self.y_true, self.y_true.size
-        if self.from_logits:
-            return (p - y) / n
-        return (p - y) / (p * (1 - p)) / n
+    def gradient(self):
+        p, y = self.probabilities, self.y_true
+        per_sample = int(np.prod(y.shape[1:]))  # k values per sample
+        grad = p - y if self.from_logits else (p - y) / (p * (1 - p))
+        if per_sample != 1:
+            grad /= per_sample
+        return grad
 
 
 class CategoricalCrossentropy(Loss):
@@ -115,16 +213,20 @@ class CategoricalCrossentropy(Loss):
 
     ::
 
-        L = -1/n sum_i sum_j y_ij log p_ij                  y, p: (n, k), y one-hot
-        from probabilities: dL/dp = -y / p / n
+        l_i = -sum_j y_ij log p_ij                          y, p: (n, k), y one-hot
+        from probabilities: d l_i / d p_i = -y_i / p_i
         from logits z, p = softmax(z):
             log p_ij = z_ij - logsumexp_k(z_ik)             (no exp of a large number, no log 0)
-            dL/dz = (p - y) / n
+            d l_i / d z_i = p_i - y_i                       so unweighted, dL/dz = (p - y) / n
     """
 
     name = "categorical_crossentropy"
 
-    def forward(self, y_true, y_pred):
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size"):
+        super().__init__(from_logits, reduction)
+        self.y_true = self.probabilities = None  # cached by call for the gradient
+
+    def call(self, y_true, y_pred):
         self.y_true = y_true.astype(y_pred.dtype, copy=False)
         if self.from_logits:
             log_probabilities = log_softmax(y_pred)
@@ -132,15 +234,12 @@ class CategoricalCrossentropy(Loss):
         else:
             self.probabilities = np.clip(y_pred, EPSILON, 1 - EPSILON)
             log_probabilities = np.log(self.probabilities)
-        return float(-np.sum(self.y_true * log_probabilities) / y_pred.shape[0])
+        return -np.sum(self.y_true * log_probabilities, axis=-1)
 
-    def backward(self):
-        n = self.probabilities.shape[0]
+    def gradient(self):
         if self.from_logits:
-            grad = self.probabilities - self.y_true
-            grad /= n
-            return grad
-        return -self.y_true / self.probabilities / n
+            return self.probabilities - self.y_true
+        return -self.y_true / self.probabilities
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -151,89 +250,68 @@ class SparseCategoricalCrossentropy(Loss):
 
     ::
 
-        L = -1/n sum_i log p_{i, y_i}                       y: (n,) ints in [0, k),  p: (n, k)
-        from probabilities: dL/dp_ij = -[j = y_i] / p_ij / n
-        from logits z: dL/dz = (p - one_hot(y)) / n
+        l_i = -log p_{i, y_i}                               y: (n,) ints in [0, k),  p: (n, k)
+        from probabilities: d l_i / d p_ij = -[j = y_i] / p_ij
+        from logits z: d l_i / d z_i = p_i - one_hot(y_i)   so unweighted, dL/dz = (p - Y) / n
     """
 
     name = "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size"):
+        super().__init__(from_logits, reduction)
+        self.labels = self.probabilities = None  # cached by call for the gradient
 
     def check(self, y_true, output_shape):
         if y_true.ndim == 2 and y_true.shape[1] == 1:
             y_true = y_true[:, 0]
         if y_true.ndim != 1:
-            raise ValueError(f"{self.name}: expects integer labels of shape (n,). Received shape {y_true.shape}; "
-                             "for one-hot labels use 'categorical_crossentropy'.")
+            raise ValueError(f"{self.name}: expects integer labels of shape (n,). Received shape "
+                             f"{y_true.shape}; for one-hot labels use 'categorical_crossentropy'.")
         if y_true.shape[0] != output_shape[0]:
-            raise ValueError(f"{self.name}: y_true has {y_true.shape[0]} rows but y_pred has {output_shape[0]}.")
+            raise ValueError(f"{self.name}: y_true has {y_true.shape[0]} rows but y_pred has "
+                             f"{output_shape[0]}: they must match.")
         if not np.issubdtype(y_true.dtype, np.integer) and not np.all(np.mod(y_true, 1) == 0):
             raise TypeError(f"{self.name}: labels must be integers. Received dtype {y_true.dtype}.")
         num_classes = output_shape[-1]
         low, high = np.min(y_true), np.max(y_true)
         if low < 0 or high >= num_classes:
             bad = low if low < 0 else high
-            raise ValueError(f"{self.name}: labels must lie in [0, {num_classes}) for {num_classes} outputs. "
-                             f"Received label {bad}.")
+            raise ValueError(f"{self.name}: labels must lie in [0, {num_classes}) for {num_classes} "
+                             f"outputs. Received label {bad}.")
 
-    def forward(self, y_true, y_pred):
+    def call(self, y_true, y_pred):
         self.labels = y_true.reshape(-1).astype(np.intp, copy=False)
         rows = np.arange(y_pred.shape[0])
         if self.from_logits:
             log_probabilities = log_softmax(y_pred)
             self.probabilities = np.exp(log_probabilities)
-            log_probabilities = log_probabilities[rows, self.labels]
-        else:
-            self.probabilities = np.clip(y_pred, EPSILON, 1 - EPSILON)
-            log_probabilities = np.log(self.probabilities[rows, self.labels])
-        return float(-np.mean(log_probabilities))
+            return -log_probabilities[rows, self.labels]
+        self.probabilities = np.clip(y_pred, EPSILON, 1 - EPSILON)
+        return -np.log(self.probabilities[rows, self.labels])
 
-    def backward(self):
-        n = self.probabilities.shape[0]
-        rows = np.arange(n)
+    def gradient(self):
+        rows = np.arange(self.probabilities.shape[0])
         if self.from_logits:
             grad = self.probabilities.copy()
             grad[rows, self.labels] -= 1
         else:
             grad = np.zeros_like(self.probabilities)
             grad[rows, self.labels] = -1 / self.probabilities[rows, self.labels]
-        grad /= n
         return grad
 
 
-def log_softmax(logits):
-    """log softmax(z) = z - logsumexp(z), with the row maximum subtracted first."""
-    shifted = logits - np.max(logits, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-
-
-_BY_NAME = {
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-    "binary_crossentropy": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-}
-_BY_CLASS_NAME = {cls.__name__: cls for cls in set(_BY_NAME.values())}
-
 # Which output activation each cross-entropy can absorb.
 _FUSES_WITH = {
-    "binary_crossentropy": "sigmoid",
-    "categorical_crossentropy": "softmax",
-    "sparse_categorical_crossentropy": "softmax",
+    BinaryCrossentropy: "sigmoid",
+    CategoricalCrossentropy: "softmax",
+    SparseCategoricalCrossentropy: "softmax",
 }
 
 
 def get(identifier):
     """Resolve a loss: a name ('mse', 'sparse_categorical_crossentropy', ...), an instance,
     or the ``{'class_name', 'config'}`` dict that a saved model stores."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier.lower() in _BY_NAME:
-            return _BY_NAME[identifier.lower()]()
-        raise ValueError(f"Unknown loss {identifier!r}. Expected one of: {', '.join(map(repr, sorted(_BY_NAME)))}.")
-    if isinstance(identifier, dict) and identifier.get("class_name") in _BY_CLASS_NAME:
-        return _BY_CLASS_NAME[identifier["class_name"]](**identifier.get("config", {}))
-    raise TypeError(f"Expected a loss name or Loss instance. Received: {identifier!r}")
+    return registry.get(identifier, "loss", Loss)
 
 
 def fused(output_activation, loss):
@@ -243,7 +321,7 @@ def fused(output_activation, loss):
     binary cross-entropy, is computed as one step from the logits: stable, and
     cheaper than the two backward passes it replaces.
     """
-    absorbs = _FUSES_WITH.get(loss.name)
+    absorbs = _FUSES_WITH.get(type(loss))
     if loss.from_logits or absorbs is None or absorbs != output_activation:
         return None
-    return type(loss)(from_logits=True)
+    return type(loss)(from_logits=True, reduction=loss.reduction)

@@ -7,6 +7,8 @@ and the per-class scores take integer labels for both arguments: pass
 """
 import numpy as np
 
+from .checks import check_same_rows
+
 _AVERAGES = ("macro", None)
 
 
@@ -14,8 +16,7 @@ _AVERAGES = ("macro", None)
 
 
 def _check_rows(y_true, y_pred):
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true has {len(y_true)} rows but y_pred has {len(y_pred)}")
+    check_same_rows(y_true, y_pred, "y_true", "y_pred")
     if len(y_true) == 0:
         raise ValueError("Accuracy needs at least one sample. Received empty y_true and y_pred.")
 
@@ -77,18 +78,30 @@ def _check_average(average):
 # --- accuracy ------------------------------------------------------------------
 
 
-def sparse_categorical_accuracy(y_true, y_pred):
+def _mean(correct, sample_weight):
+    """The mean of per-sample values, or their weighted mean sum(w v) / sum(w) (as Keras's
+    metrics weigh); 0 when every weight is 0."""
+    if sample_weight is None:
+        return float(np.mean(correct))
+    weights = _as_vector(sample_weight, "sample_weight")
+    check_same_rows(weights, correct, "sample_weight", "y_true")
+    total = float(np.sum(weights))
+    return float(np.sum(weights * correct) / total) if total else 0.0
+
+
+def sparse_categorical_accuracy(y_true, y_pred, sample_weight=None):
     """Fraction of samples whose highest score is at the true label.
 
     y_true: (n,) or (n, 1) integer labels    y_pred: (n, k) scores or probabilities
     accuracy = mean_i [argmax_j y_pred[i, j] == y_true[i]]
+    (with sample_weight w: sum_i w_i [...] / sum_i w_i, here and in every accuracy)
     """
     y_true, y_pred = _as_vector(y_true, "y_true"), _as_scores(y_pred, "y_pred")
     _check_rows(y_true, y_pred)
-    return float(np.mean(y_pred.argmax(axis=1) == y_true))
+    return _mean(y_pred.argmax(axis=1) == y_true, sample_weight)
 
 
-def categorical_accuracy(y_true, y_pred):
+def categorical_accuracy(y_true, y_pred, sample_weight=None):
     """Fraction of samples whose highest score is at the hot entry of the one-hot target.
 
     y_true: (n, k) one-hot                   y_pred: (n, k) scores or probabilities
@@ -98,10 +111,10 @@ def categorical_accuracy(y_true, y_pred):
     _check_rows(y_true, y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}")
-    return float(np.mean(y_pred.argmax(axis=1) == y_true.argmax(axis=1)))
+    return _mean(y_pred.argmax(axis=1) == y_true.argmax(axis=1), sample_weight)
 
 
-def binary_accuracy(y_true, y_pred, threshold=0.5):
+def binary_accuracy(y_true, y_pred, threshold=0.5, sample_weight=None):
     """Fraction of samples whose thresholded probability equals the 0/1 target.
 
     y_true: (n,) or (n, 1) zeros and ones   y_pred: (n,) or (n, 1) probabilities
@@ -111,10 +124,10 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
     """
     y_true, y_pred = _as_vector(y_true, "y_true"), _as_vector(y_pred, "y_pred")
     _check_rows(y_true, y_pred)
-    return float(np.mean((y_pred > threshold) == (y_true == 1)))
+    return _mean((y_pred > threshold) == (y_true == 1), sample_weight)
 
 
-def accuracy(y_true, y_pred):
+def accuracy(y_true, y_pred, sample_weight=None):
     """Accuracy for any of the three target formats, chosen from the shapes.
 
     y_pred (n,) or (n, 1)            -> binary_accuracy
@@ -123,10 +136,10 @@ def accuracy(y_true, y_pred):
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_pred.ndim == 1 or (y_pred.ndim == 2 and y_pred.shape[1] == 1):
-        return binary_accuracy(y_true, y_pred)
+        return binary_accuracy(y_true, y_pred, sample_weight=sample_weight)
     if y_true.ndim == 2 and y_true.shape[1] > 1:
-        return categorical_accuracy(y_true, y_pred)
-    return sparse_categorical_accuracy(y_true, y_pred)
+        return categorical_accuracy(y_true, y_pred, sample_weight)
+    return sparse_categorical_accuracy(y_true, y_pred, sample_weight)
 
 
 # --- per-class scores --------------------------------------------------------------

@@ -7,7 +7,8 @@ estimates) is created on the first step, in the parameter's dtype and shape.
 
 Every update below equals its ``torch.optim`` counterpart given the same
 hyperparameters; the defaults are the Keras ones. Updates are written with in-place
-ufuncs into a per-parameter scratch buffer, so a step allocates no new arrays.
+ufuncs into a per-parameter work array (``state['buffer']``), so a step allocates no new
+arrays. Each in-place line is annotated with the term of the update rule it computes.
 
 The learning rate is a number or a schedule: a callable ``schedule(iteration)``
 that receives the 0-based index of the step about to be taken.
@@ -15,6 +16,8 @@ that receives the 0-based index of the step about to be taken.
 import math
 
 import numpy as np
+
+from . import registry
 
 
 def _check(name, value, is_valid, expected):
@@ -39,16 +42,13 @@ def _check_learning_rate(learning_rate):
 # ---------------------------------------------------------------------------
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(registry.Serializable, family="learning_rate_schedule"):
     """Base class: a learning rate that depends on the step, ``schedule(t) -> float``.
 
     ``t`` is the number of steps already taken (0 for the first step).
     """
 
     def __call__(self, iteration):
-        raise NotImplementedError
-
-    def get_config(self):
         raise NotImplementedError
 
     def __repr__(self):
@@ -145,7 +145,6 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
-_SCHEDULES = {cls.__name__.lower(): cls for cls in (StepDecay, ExponentialDecay, CosineDecay)}
 
 
 # ---------------------------------------------------------------------------
@@ -153,7 +152,7 @@ _SCHEDULES = {cls.__name__.lower(): cls for cls in (StepDecay, ExponentialDecay,
 # ---------------------------------------------------------------------------
 
 
-class Optimizer:
+class Optimizer(registry.Serializable, family="optimizer"):
     """Base class: applies one update rule to every (parameter, gradient) pair.
 
     A subclass defines ``_make_state(param)``, the dict of arrays it keeps per
@@ -206,7 +205,8 @@ class Optimizer:
         """Build an optimizer from ``get_config()`` output."""
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = _deserialize_schedule(config["learning_rate"])
+            config["learning_rate"] = registry.deserialize(config["learning_rate"],
+                                                           "learning_rate_schedule")
         return cls(**config)
 
     def _make_state(self, param):
@@ -227,6 +227,8 @@ class SGD(Optimizer):
     Defaults: learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0.
     """
 
+    name = "sgd"
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(learning_rate)
         self.momentum = _check("momentum", momentum, 0 <= momentum < 1, "in [0, 1)")
@@ -236,30 +238,30 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _make_state(self, param):
-        state = {"scratch": np.empty_like(param)}
+        state = {"buffer": np.empty_like(param)}
         if self.momentum:
             state["velocity"] = np.zeros_like(param)
         return state
 
     def _update(self, param, grad, state, learning_rate):
-        step = state["scratch"]
+        buffer = state["buffer"]
         g = grad
         if self.weight_decay:
-            g = np.multiply(param, self.weight_decay, out=step)
-            g += grad
+            g = np.multiply(param, self.weight_decay, out=buffer)  # wd p
+            g += grad  # g + wd p
         if self.momentum:
             velocity = state["velocity"]
-            velocity *= self.momentum
-            velocity += g
+            velocity *= self.momentum  # mu v
+            velocity += g  # v = mu v + g
             if self.nesterov:  # p - lr (g + mu v), as two in-place subtractions
-                np.multiply(g, learning_rate, out=step)
-                param -= step
-                np.multiply(velocity, learning_rate * self.momentum, out=step)
+                np.multiply(g, learning_rate, out=buffer)  # lr g
+                param -= buffer  # p - lr g
+                np.multiply(velocity, learning_rate * self.momentum, out=buffer)  # lr mu v
             else:
-                np.multiply(velocity, learning_rate, out=step)
+                np.multiply(velocity, learning_rate, out=buffer)  # lr v
         else:
-            np.multiply(g, learning_rate, out=step)
-        param -= step
+            np.multiply(g, learning_rate, out=buffer)  # lr g
+        param -= buffer  # p <- p - (the step above)
 
     def get_config(self):
         return {
@@ -279,6 +281,8 @@ class Adagrad(Optimizer):
     Defaults: learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7.
     """
 
+    name = "adagrad"
+
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
         super().__init__(learning_rate)
         self.initial_accumulator_value = _check(
@@ -289,18 +293,18 @@ class Adagrad(Optimizer):
     def _make_state(self, param):
         return {
             "accumulator": np.full_like(param, self.initial_accumulator_value),
-            "scratch": np.empty_like(param),
+            "buffer": np.empty_like(param),
         }
 
     def _update(self, param, grad, state, learning_rate):
-        accumulator, step = state["accumulator"], state["scratch"]
-        np.multiply(grad, grad, out=step)
-        accumulator += step
-        np.sqrt(accumulator, out=step)
-        step += self.epsilon
-        np.divide(grad, step, out=step)
-        step *= learning_rate
-        param -= step
+        accumulator, buffer = state["accumulator"], state["buffer"]
+        np.multiply(grad, grad, out=buffer)  # g^2
+        accumulator += buffer  # s = s + g^2
+        np.sqrt(accumulator, out=buffer)  # sqrt(s)
+        buffer += self.epsilon  # sqrt(s) + eps
+        np.divide(grad, buffer, out=buffer)  # g / (sqrt(s) + eps)
+        buffer *= learning_rate  # lr g / (sqrt(s) + eps)
+        param -= buffer  # p - lr g / (sqrt(s) + eps)
 
     def get_config(self):
         return {
@@ -324,6 +328,8 @@ class RMSprop(Optimizer):
     epsilon=1e-7, centered=False.
     """
 
+    name = "rmsprop"
+
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
         super().__init__(learning_rate)
         self.rho = _check("rho", rho, 0 <= rho < 1, "in [0, 1)")
@@ -332,7 +338,7 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
 
     def _make_state(self, param):
-        state = {"mean_square": np.zeros_like(param), "scratch": np.empty_like(param)}
+        state = {"mean_square": np.zeros_like(param), "buffer": np.empty_like(param)}
         if self.centered:
             state["mean_grad"] = np.zeros_like(param)
         if self.momentum:
@@ -340,32 +346,32 @@ class RMSprop(Optimizer):
         return state
 
     def _update(self, param, grad, state, learning_rate):
-        mean_square, step = state["mean_square"], state["scratch"]
-        mean_square *= self.rho
-        np.multiply(grad, grad, out=step)
-        step *= 1 - self.rho
-        mean_square += step
+        mean_square, buffer = state["mean_square"], state["buffer"]
+        mean_square *= self.rho  # rho v
+        np.multiply(grad, grad, out=buffer)  # g^2
+        buffer *= 1 - self.rho  # (1 - rho) g^2
+        mean_square += buffer  # v = rho v + (1 - rho) g^2
         if self.centered:
             mean_grad = state["mean_grad"]
-            mean_grad *= self.rho
-            np.multiply(grad, 1 - self.rho, out=step)
-            mean_grad += step
-            np.multiply(mean_grad, mean_grad, out=step)
-            np.subtract(mean_square, step, out=step)
-            np.maximum(step, 0, out=step)  # rounding can push a zero variance below 0
-            np.sqrt(step, out=step)
+            mean_grad *= self.rho  # rho a
+            np.multiply(grad, 1 - self.rho, out=buffer)  # (1 - rho) g
+            mean_grad += buffer  # a = rho a + (1 - rho) g
+            np.multiply(mean_grad, mean_grad, out=buffer)  # a^2
+            np.subtract(mean_square, buffer, out=buffer)  # v - a^2
+            np.maximum(buffer, 0, out=buffer)  # rounding can push a zero variance below 0
+            np.sqrt(buffer, out=buffer)  # sqrt(v - a^2)
         else:
-            np.sqrt(mean_square, out=step)
-        step += self.epsilon
-        np.divide(grad, step, out=step)
+            np.sqrt(mean_square, out=buffer)  # sqrt(v)
+        buffer += self.epsilon  # d = sqrt(...) + eps
+        np.divide(grad, buffer, out=buffer)  # g / d
         if self.momentum:
             velocity = state["velocity"]
-            velocity *= self.momentum
-            velocity += step
-            np.multiply(velocity, learning_rate, out=step)
+            velocity *= self.momentum  # mu b
+            velocity += buffer  # b = mu b + g / d
+            np.multiply(velocity, learning_rate, out=buffer)  # lr b
         else:
-            step *= learning_rate
-        param -= step
+            buffer *= learning_rate  # lr g / d
+        param -= buffer  # p - (the step above)
 
     def get_config(self):
         return {
@@ -391,6 +397,8 @@ class Adam(Optimizer):
     epsilon=1e-7, amsgrad=False.
     """
 
+    name = "adam"
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
         super().__init__(learning_rate)
         self.beta_1 = _check("beta_1", beta_1, 0 <= beta_1 < 1, "in [0, 1)")
@@ -399,31 +407,31 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
 
     def _make_state(self, param):
-        state = {"m": np.zeros_like(param), "v": np.zeros_like(param), "scratch": np.empty_like(param)}
+        state = {"m": np.zeros_like(param), "v": np.zeros_like(param), "buffer": np.empty_like(param)}
         if self.amsgrad:
             state["v_max"] = np.zeros_like(param)
         return state
 
     def _update(self, param, grad, state, learning_rate):
-        m, v, step = state["m"], state["v"], state["scratch"]
-        m *= self.beta_1
-        np.multiply(grad, 1 - self.beta_1, out=step)
-        m += step
-        v *= self.beta_2
-        np.multiply(grad, grad, out=step)
-        step *= 1 - self.beta_2
-        v += step
+        m, v, buffer = state["m"], state["v"], state["buffer"]
+        m *= self.beta_1  # b1 m
+        np.multiply(grad, 1 - self.beta_1, out=buffer)  # (1 - b1) g
+        m += buffer  # m = b1 m + (1 - b1) g
+        v *= self.beta_2  # b2 v
+        np.multiply(grad, grad, out=buffer)  # g^2
+        buffer *= 1 - self.beta_2  # (1 - b2) g^2
+        v += buffer  # v = b2 v + (1 - b2) g^2
         if self.amsgrad:
-            v = np.maximum(state["v_max"], v, out=state["v_max"])
+            v = np.maximum(state["v_max"], v, out=state["v_max"])  # v_max = max(v_max, v)
         t = self.iterations
         bias_correction_1 = 1 - self.beta_1**t
         bias_correction_2 = 1 - self.beta_2**t
-        np.sqrt(v, out=step)  # step <- sqrt(v_hat) + eps
-        step /= math.sqrt(bias_correction_2)
-        step += self.epsilon
-        np.divide(m, step, out=step)
-        step *= learning_rate / bias_correction_1
-        param -= step
+        np.sqrt(v, out=buffer)  # sqrt(v)
+        buffer /= math.sqrt(bias_correction_2)  # sqrt(v_hat) = sqrt(v / (1 - b2^t))
+        buffer += self.epsilon  # sqrt(v_hat) + eps
+        np.divide(m, buffer, out=buffer)  # m / (sqrt(v_hat) + eps)
+        buffer *= learning_rate / bias_correction_1  # lr m_hat / (sqrt(v_hat) + eps)
+        param -= buffer  # p - lr m_hat / (sqrt(v_hat) + eps)
 
     def get_config(self):
         return {
@@ -445,6 +453,8 @@ class AdamW(Adam):
     epsilon=1e-7, amsgrad=False.
     """
 
+    name = "adamw"
+
     def __init__(
         self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False
     ):
@@ -452,7 +462,7 @@ class AdamW(Adam):
         self.weight_decay = _check("weight_decay", weight_decay, weight_decay >= 0, ">= 0")
 
     def _update(self, param, grad, state, learning_rate):
-        param *= 1 - learning_rate * self.weight_decay
+        param *= 1 - learning_rate * self.weight_decay  # p (1 - lr wd)
         super()._update(param, grad, state, learning_rate)
 
     def get_config(self):
@@ -463,15 +473,6 @@ class AdamW(Adam):
 # Names and configs
 # ---------------------------------------------------------------------------
 
-_BY_NAME = {cls.__name__.lower(): cls for cls in (SGD, Adagrad, RMSprop, Adam, AdamW)}
-
-
-def _lookup(name, table, kind):
-    if name.lower() in table:
-        return table[name.lower()]
-    raise ValueError(f"Unknown {kind} {name!r}. Expected one of: {', '.join(map(repr, sorted(table)))}.")
-
-
 def _serialize_learning_rate(learning_rate):
     if not callable(learning_rate):
         return learning_rate
@@ -480,16 +481,12 @@ def _serialize_learning_rate(learning_rate):
             "Only LearningRateSchedule objects (StepDecay, ExponentialDecay, CosineDecay) can be "
             f"saved in a config. Received: learning_rate={learning_rate!r}"
         )
-    return {"class_name": type(learning_rate).__name__, "config": learning_rate.get_config()}
-
-
-def _deserialize_schedule(config):
-    return _lookup(config["class_name"], _SCHEDULES, "learning-rate schedule")(**config.get("config", {}))
+    return registry.serialize(learning_rate)
 
 
 def serialize(optimizer):
     """The JSON-able dict a saved model stores: ``{"class_name": ..., "config": ...}``."""
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return registry.serialize(optimizer)
 
 
 def get(identifier):
@@ -497,13 +494,4 @@ def get(identifier):
 
     A name gives a fresh instance with default hyperparameters.
     """
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier, _BY_NAME, "optimizer")()
-    if isinstance(identifier, dict):
-        if "class_name" not in identifier:
-            raise ValueError(f"An optimizer config needs a 'class_name' key. Received: {identifier!r}")
-        cls = _lookup(identifier["class_name"], _BY_NAME, "optimizer")
-        return cls.from_config(identifier.get("config", {}))
-    raise TypeError(f"Expected an optimizer name, Optimizer instance or config dict. Received: {identifier!r}")
+    return registry.get(identifier, "optimizer", Optimizer)

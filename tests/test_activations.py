@@ -193,7 +193,8 @@ def test_get_linear_none_and_instances():
     assert activations.get("linear") is None
     assert activations.get(Linear()) is None
     layer = LeakyReLU(alpha=0.1)
-    assert activations.get(layer) is layer
+    own = activations.get(layer)  # a copy: two layers given one instance must not share a cache
+    assert type(own) is LeakyReLU and own.alpha == 0.1 and own is not layer
 
 
 def test_get_unknown_name_lists_the_valid_ones():

@@ -168,7 +168,7 @@ def test_dense_shapes_and_default_initialisation():
     limit = np.sqrt(6 / (5 + 7))  # glorot_uniform
     assert np.all(np.abs(layer.params["kernel"]) <= limit) and np.std(layer.params["kernel"]) > 0
     assert layer.count_params() == 5 * 7 + 7
-    assert Dense(7, use_bias=False).output_shape((5,)) == (7,)
+    assert Dense(7, use_bias=False).compute_output_shape((5,)) == (7,)
 
 
 def test_dense_without_bias_has_only_a_kernel():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from helpers import TOLERANCE
 
+import nn
 from nn import losses
 from nn.gradcheck import numerical_gradient, rel_error
 from nn.losses import BinaryCrossentropy, CategoricalCrossentropy, MeanSquaredError, SparseCategoricalCrossentropy
@@ -244,9 +245,9 @@ def test_get_resolves_names(name, cls):
 def test_get_passes_instances_and_configs_through():
     loss = SparseCategoricalCrossentropy(from_logits=True)
     assert losses.get(loss) is loss
-    restored = losses.get(loss.get_config())
+    restored = losses.get(nn.registry.serialize(loss))
     assert type(restored) is SparseCategoricalCrossentropy and restored.from_logits
-    assert type(losses.get(MeanSquaredError().get_config())) is MeanSquaredError
+    assert type(losses.get(nn.registry.serialize(MeanSquaredError()))) is MeanSquaredError
 
 
 def test_get_unknown_name_lists_the_valid_ones():

@@ -46,13 +46,16 @@ class DataNotAvailableError(OSError):
 def fetch(dataset, files, mirrors, cache_dir=None, error_type=DataNotAvailableError):
     """Find a verified copy of every file of a data set, downloading missing ones.
 
-    dataset:    the data set's name, e.g. "mnist"; it names the cache subfolder, the
-                subfolder on an NN_DATA_MIRROR and the variable NN_MNIST_MIRROR
-    files:      {file name: SHA-256 as 64 hex digits}
-    mirrors:    the public base URLs, tried when no environment variable names mirrors
-    cache_dir:  the cache folder; None for the default (see the module docstring)
-    error_type: the DataNotAvailableError subclass to raise
-    returns {file name: Path}, every file complete and matching its SHA-256. Raises
+    ::
+
+        dataset:    the data set's name, e.g. "mnist"; it names the cache subfolder, the
+                    subfolder on an NN_DATA_MIRROR and the variable NN_MNIST_MIRROR
+        files:      {file name: SHA-256 as 64 hex digits}
+        mirrors:    the public base URLs, tried when no environment variable names mirrors
+        cache_dir:  the cache folder; None for the default (see the module docstring)
+        error_type: the DataNotAvailableError subclass to raise
+
+    Returns {file name: Path}, every file complete and matching its SHA-256. Raises
     error_type, listing where each missing file was looked for and why each place failed,
     if some file cannot be had. Prints one line to stderr per download.
     """

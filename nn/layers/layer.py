@@ -9,19 +9,32 @@ gradient of the loss with respect to ``y``, returns the gradient with respect to
 
 ``params`` and ``grads`` are dicts with the same keys.  Optimizers update
 ``params[k]`` in place, so the arrays are created once in ``build`` and never
-rebound.  ``backward`` never modifies the gradient it receives.
+rebound.  ``backward`` never modifies the gradient it receives, and *writes*
+each ``grads[k]`` once per call: a gradient from an earlier batch never leaks
+into this one.  (Within one call a layer may accumulate, as a scatter-add over
+the rows an embedding used does, after zeroing the array first.)
+
+``state`` holds arrays that are saved and restored with the weights but never
+stepped by an optimizer, such as a batch normalization's moving statistics.
+``get_weights()`` returns ``params`` then ``state``, as Keras orders trainable
+weights before non-trainable ones.
+
+Every subclass registers itself by class name (``nn.registry``), so a model
+that uses it can be saved and loaded.
 """
+# end of the contract (chapter 2 shows the docstring above)
 import collections
 
 import numpy as np
 
-from . import config
+from .. import config
+from ..registry import Serializable
 
 _names_used = collections.Counter()  # per class, for Keras-style default names: dense, dense_1, ...
 
 
-class Layer:
-    """Base class: name, parameters, lazy building and (de)serialisation."""
+class Layer(Serializable, family="layer"):
+    """Base class: name, parameters, state, lazy building and (de)serialisation."""
 
     #: Name of the nonlinearity this layer ends in ('softmax', 'sigmoid', ...), if any.
     #: A model compiled with the matching cross-entropy fuses the two (see nn.losses).
@@ -38,8 +51,10 @@ class Layer:
         self.input_shape = input_shape  # one sample's shape, without the batch axis
         self.dtype = None if dtype is None else config.as_float_dtype(dtype)
         self.seed = seed
-        self.params = {}
-        self.grads = {}
+        self.rng = None
+        self.params = {}  # trained: the optimizer steps these
+        self.grads = {}  # dL/dparams[k], written by backward
+        self.state = {}  # saved with the weights, never trained
         self.built = False
         #: Whether ``backward`` computes the gradient with respect to the input.  A model
         #: turns it off for its first trainable layer: nobody needs the gradient with
@@ -55,18 +70,24 @@ class Layer:
         self.input_shape = tuple(input_shape)
         if self.dtype is None:  # the layer's own dtype wins, then the model's, then the default
             self.dtype = config.floatx() if dtype is None else config.as_float_dtype(dtype)
-        self.rng = np.random.default_rng(self.seed) if self.seed is not None or rng is None else rng
+        use_own_seed = self.seed is not None or rng is None
+        self.rng = np.random.default_rng(self.seed) if use_own_seed else rng
         self.built = True
+
+    def add_param(self, key, value):
+        """Register a trained parameter and its gradient array (call from ``build``)."""
+        self.params[key] = value
+        self.grads[key] = np.zeros_like(value)
+        return value
 
     def ensure_built(self, x):
         """Build from the first batch seen, then check each batch's sample shape."""
         if not self.built:
             self.build(x.shape[1:])
         elif x.shape[1:] != self.input_shape:
-            raise ValueError(
-                f"Layer '{self.name}' expected input of shape (batch, {', '.join(map(str, self.input_shape))}), "
-                f"received shape {x.shape}."
-            )
+            expected = ", ".join(map(str, self.input_shape))
+            raise ValueError(f"Layer '{self.name}' expected input of shape (batch, {expected}), "
+                             f"received shape {x.shape}.")
 
     def forward(self, x, training=False):
         raise NotImplementedError
@@ -92,35 +113,47 @@ class Layer:
         self.ensure_built(x)
         return self.forward(x.astype(self.dtype, copy=False), training=training)
 
-    def output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape):
         """Shape of one output sample for one input sample of ``input_shape``."""
         return tuple(input_shape)
 
+    @property
+    def output_shape(self):
+        """One output sample's shape (the layer must know its input shape)."""
+        if self.input_shape is None:
+            raise ValueError(f"Layer '{self.name}' has no input shape yet: build it first.")
+        return self.compute_output_shape(self.input_shape)
+
+    @property
+    def weights(self):
+        """The parameters then the state, as ``{key: array}`` (the arrays, not copies)."""
+        return {**self.params, **self.state}
+
     def count_params(self):
-        return sum(value.size for value in self.params.values())
+        """Number of values in the parameters and the state (Keras counts both)."""
+        return sum(value.size for value in self.weights.values())
 
     def get_weights(self):
-        """Copies of the parameters, in the order of ``params``."""
-        return [value.copy() for value in self.params.values()]
+        """Copies of the parameters then the state, in the order of ``weights``."""
+        return [value.copy() for value in self.weights.values()]
 
     def set_weights(self, weights):
-        """Copy ``weights`` into the parameters in place, checking count and shapes first."""
+        """Copy ``weights`` into the parameters and state in place, checking count and shapes first."""
         weights = self.check_weights(weights)
-        for param, value in zip(self.params.values(), weights):
-            param[...] = value
+        for array, value in zip(self.weights.values(), weights):
+            array[...] = value
 
     def check_weights(self, weights):
-        """Raise ValueError unless ``weights`` match the parameters in count and shapes."""
+        """Raise ValueError unless ``weights`` match ``self.weights`` in count and shapes."""
         weights = [np.asarray(value) for value in weights]
-        if len(weights) != len(self.params):
-            raise ValueError(
-                f"Layer '{self.name}' expects {len(self.params)} weight arrays, received {len(weights)}."
-            )
-        for (key, param), value in zip(self.params.items(), weights):
-            if value.shape != param.shape:
-                raise ValueError(
-                    f"Layer '{self.name}' weight '{key}' has shape {param.shape}, received shape {value.shape}."
-                )
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"Layer '{self.name}' expects {len(own)} weight arrays, "
+                             f"received {len(weights)}.")
+        for (key, array), value in zip(own.items(), weights):
+            if value.shape != array.shape:
+                raise ValueError(f"Layer '{self.name}' weight '{key}' has shape {array.shape}, "
+                                 f"received shape {value.shape}.")
         return weights
 
     def get_config(self):
@@ -140,3 +173,8 @@ def _default_name(base):
     count = _names_used[base]
     _names_used[base] += 1
     return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names():
+    """Start the default layer names afresh (dense, dense_1, ...): see nn.utils.clear_session."""
+    _names_used.clear()

@@ -1,47 +1,7 @@
-"""Callbacks: code that ``fit`` calls at the start and end of each epoch.
-
-A callback sees the model (``self.model``) and the epoch's ``logs`` dict
-(``{'loss': ..., 'accuracy': ..., 'val_loss': ...}``); setting
-``model.stop_training = True`` ends training after the current epoch.
-"""
+"""EarlyStopping: stop when a monitored value stops improving."""
 import numpy as np
 
-
-class Callback:
-    """Base class: override the hooks you need; ``self.model`` is the model being trained."""
-
-    model = None
-
-    def set_model(self, model):
-        self.model = model
-
-    def on_train_begin(self, logs=None):
-        pass
-
-    def on_epoch_begin(self, epoch, logs=None):
-        pass
-
-    def on_epoch_end(self, epoch, logs=None):
-        pass
-
-    def on_train_end(self, logs=None):
-        pass
-
-
-class History(Callback):
-    """Records every epoch's logs: ``history.history['val_loss'][epoch]``.
-
-    ``fit`` returns one; ``history.epoch`` lists the epochs that ran.
-    """
-
-    def on_train_begin(self, logs=None):
-        self.epoch = []
-        self.history = {}
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epoch.append(epoch)
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(value)
+from .callback import Callback
 
 
 class EarlyStopping(Callback):
@@ -51,14 +11,15 @@ class EarlyStopping(Callback):
     An epoch improves on the best so far when its value is lower (mode 'min') or
     higher (mode 'max') by more than ``min_delta``; mode 'auto' maximises names
     containing 'acc' and minimises everything else.  With
-    ``restore_best_weights=True`` the model ends with the weights of its best epoch.
+    ``restore_best_weights=True`` the model ends with the weights of its best epoch,
+    non-trainable state (such as moving statistics) included.
     """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", restore_best_weights=False):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
-        if patience < 0:
-            raise ValueError(f"EarlyStopping expects patience >= 0. Received: patience={patience}")
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+            raise ValueError(f"EarlyStopping expects patience >= 0. Received: patience={patience!r}")
         self.monitor = monitor
         self.min_delta = abs(min_delta)
         self.patience = patience
