@@ -55,7 +55,7 @@ def test_fused_softmax_crossentropy_gradient(loss, seed):
     model = nn.Sequential([Dense(hidden, activation="tanh", input_dim=dim),
                            Dense(classes, activation="softmax")], seed=seed, dtype="float64")
     model.compile(optimizer="sgd", loss=loss)
-    assert model._fused_loss is not None and model._fused_loss.from_logits
+    assert model.loss_is_fused and model.training_loss.from_logits
     labels = rng.integers(0, classes, n)
     y = labels if loss.startswith("sparse") else np.eye(classes)[labels]
     errors = check_model(model, rng.standard_normal((n, dim)), y)
@@ -70,7 +70,7 @@ def test_fused_sigmoid_binary_crossentropy_gradient(label_shape, seed):
     model = nn.Sequential([Dense(hidden, activation="relu", input_dim=dim),
                            Dense(1, activation="sigmoid")], seed=seed, dtype="float64")
     model.compile(optimizer="sgd", loss="binary_crossentropy")
-    assert model._fused_loss is not None and model._fused_loss.from_logits
+    assert model.loss_is_fused and model.training_loss.from_logits
     y = rng.integers(0, 2, n if label_shape == "(n,)" else (n, 1))
     errors = check_model(model, rng.standard_normal((n, dim)), y)
     assert_gradients_match(errors, param_names(model))
@@ -87,7 +87,7 @@ def test_fused_through_a_separate_activation_layer(last_layer, loss):
     model = nn.Sequential([Dense(4, activation="tanh", input_dim=3), Dense(classes), last_layer()],
                           seed=5, dtype="float64")
     model.compile(optimizer="sgd", loss=loss)
-    assert model._fused_loss is not None
+    assert model.loss_is_fused
     labels = rng.integers(0, max(classes, 2), 6)
     y = np.eye(classes)[labels] if loss == "categorical_crossentropy" else labels
     errors = check_model(model, rng.standard_normal((6, 3)), y)
@@ -105,7 +105,7 @@ def test_unfused_model_gradient(output_activation, loss):
                            Dense(4, activation="sigmoid"), Dense(3, activation=output_activation)],
                           seed=3, dtype="float64")
     model.compile(optimizer="sgd", loss=loss)
-    assert model._fused_loss is None
+    assert not model.loss_is_fused
     errors = check_model(model, rng.standard_normal((5, 2, 3)), rng.uniform(0, 1, (5, 3)))
     assert_gradients_match(errors, param_names(model))
 
@@ -708,7 +708,7 @@ def test_save_and_load_keeps_the_compile_settings(tmp_path):
     model.save(path)
     loaded = nn.load_model(path)
     assert type(loaded.optimizer) is Adam and loaded.optimizer.learning_rate == 0.003
-    assert loaded.loss.name == "sparse_categorical_crossentropy" and loaded._fused_loss is not None
+    assert loaded.loss.name == "sparse_categorical_crossentropy" and loaded.loss_is_fused
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
     loaded.fit(x, y, epochs=1, verbose=0)  # and it trains on
@@ -829,10 +829,49 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_debris(failure, tmp_path
         file.write(b"PK\x03\x04 half of a zip file")
         raise failure
 
-    monkeypatch.setattr(nn.models.np, "savez", fail_midway)
+    monkeypatch.setattr(np, "savez", fail_midway)
     with pytest.raises(type(failure)):
         classifier(seed=2).save(path)
     monkeypatch.undo()
     assert path.read_bytes() == content
     assert os.listdir(tmp_path) == ["model.npz"]
     assert_same_weights(nn.load_model(path).get_weights(), old.get_weights())
+
+
+# --- nn.Input and clear_session -----------------------------------------------------------
+
+def test_input_declares_the_shape_and_is_not_a_layer_of_the_model(tmp_path):
+    model = nn.Sequential([nn.Input(shape=(2, 2)), Flatten(), Dense(3, activation="softmax")],
+                          seed=0)
+    assert model.input_shape == (2, 2) and [type(layer) for layer in model.layers] == [Flatten, Dense]
+    added = nn.Sequential(seed=0)
+    added.add(nn.Input((2, 2)))
+    added.add(Flatten())
+    added.add(Dense(3, activation="softmax"))
+    assert_same_weights(added.get_weights(), model.get_weights())
+    model.save(tmp_path / "m.npz")
+    loaded = nn.load_model(tmp_path / "m.npz")
+    assert loaded.input_shape == (2, 2) and len(loaded.layers) == 2
+
+
+@pytest.mark.parametrize("shape", [(), (0, 3), (None, 4), "28", (2.5,)])
+def test_input_rejects_shapes_that_are_not_positive_integers(shape):
+    with pytest.raises(ValueError, match="positive integers|Input needs"):
+        nn.Input(shape=shape)
+
+
+def test_input_can_only_come_first():
+    model = nn.Sequential([Dense(3, input_dim=2)])
+    with pytest.raises(ValueError, match="first element"):
+        model.add(nn.Input((2,)))
+
+
+def test_input_dtype_is_what_the_first_layer_receives():
+    model = nn.Sequential([nn.Input((3,), dtype="float64"), Dense(2)], dtype="float32")
+    assert model._prepare(np.ones((1, 3), np.float32)).dtype == np.float64
+
+
+def test_clear_session_starts_the_default_names_again():
+    Dense(2)
+    nn.utils.clear_session()
+    assert [Dense(2).name, Dense(2).name, Dropout(0.1).name] == ["dense", "dense_1", "dropout"]
