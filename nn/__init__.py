@@ -6,7 +6,7 @@ follows Keras (``nn.Sequential``, ``nn.Input``, ``nn.layers.Dense``,
 ``forward``/``backward``.
 """
 from . import layers  # first: the activation layers build on nn.layers.layer
-from . import (activations, callbacks, config, data, datasets, gradcheck, initializers, layers,
+from . import (activations, callbacks, config, data, datasets, gradcheck, initializers,
                losses, metrics, models, ops, optimizers, registry, utils)
 from .layers import Input
 from .models import Model, Sequential, load_model

@@ -20,7 +20,8 @@ def as_float_dtype(dtype):
     try:
         resolved = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"Expected a float dtype (float32 or float64). Received: dtype={dtype!r}") from None
+        raise TypeError("Expected a float dtype (float32 or float64). "
+                        f"Received: dtype={dtype!r}") from None
     if resolved not in _FLOAT_DTYPES:
         raise ValueError(f"Expected dtype float32 or float64. Received: dtype={dtype!r}")
     return resolved

@@ -14,7 +14,8 @@ import numpy as np
 def rel_error(analytic, numeric, floor=1e-8):
     """The worst elementwise relative error, ``max_i |a_i - n_i| / max(|a_i| + |n_i|, floor)``."""
     analytic, numeric = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
-    return float(np.max(np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), floor)))
+    return float(np.max(np.abs(analytic - numeric)
+                        / np.maximum(np.abs(analytic) + np.abs(numeric), floor)))
 
 
 def numerical_gradient(f, x, grad_output=None, h=1e-5):
@@ -51,7 +52,10 @@ def check_layer(layer, x, rng=None, h=1e-5):
     grad_output = rng.standard_normal(output.shape)
     grad_input = layer.backward(grad_output.copy())
     analytic = {key: grad.copy() for key, grad in layer.grads.items()}
-    forward = lambda: layer.forward(x, training=False).copy()
+
+    def forward():
+        return layer.forward(x, training=False).copy()
+
     errors = {"input": rel_error(grad_input, numerical_gradient(forward, x, grad_output, h))}
     for key, param in layer.params.items():
         errors[key] = rel_error(analytic[key], numerical_gradient(forward, param, grad_output, h))
@@ -81,7 +85,8 @@ def check_model(model, x, y, h=1e-5, sample_weight=None):
     for layer in model.layers:
         for key, param in layer.params.items():
             analytic = layer.grads[key].copy()
-            errors[f"{layer.name}/{key}"] = rel_error(analytic, numerical_gradient(loss, param, None, h))
+            errors[f"{layer.name}/{key}"] = rel_error(analytic,
+                                                      numerical_gradient(loss, param, None, h))
     return errors
 
 

@@ -101,8 +101,8 @@ class RandomUniform(Initializer):
 
     def __init__(self, minval=-0.05, maxval=0.05):
         if not minval < maxval:
-            raise ValueError(f"RandomUniform expects minval < maxval. Received: minval={minval!r}, "
-                             f"maxval={maxval!r}")
+            raise ValueError("RandomUniform expects minval < maxval. "
+                             f"Received: minval={minval!r}, maxval={maxval!r}")
         self.minval, self.maxval = float(minval), float(maxval)
 
     def sample(self, shape, rng):

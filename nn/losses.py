@@ -54,7 +54,8 @@ class Loss(registry.Serializable, family="loss"):
 
     def __init__(self, from_logits=False, reduction="sum_over_batch_size"):
         if reduction not in REDUCTIONS:
-            raise ValueError(f"reduction must be one of {REDUCTIONS}. Received: reduction={reduction!r}")
+            raise ValueError(f"reduction must be one of {REDUCTIONS}. "
+                             f"Received: reduction={reduction!r}")
         self.from_logits = bool(from_logits)
         self.reduction = reduction
         self.sample_weight = self.divisor = None  # of the last forward, for backward
@@ -126,7 +127,8 @@ def check_sample_weight(sample_weight, n):
         raise TypeError(f"sample_weight must be numeric. Received dtype {weights.dtype}.")
     weights = weights.astype(np.float64)
     if not np.all(np.isfinite(weights)):
-        raise ValueError(f"sample_weight must be finite. Received {weights[~np.isfinite(weights)][0]} "
+        raise ValueError("sample_weight must be finite. "
+                         f"Received {weights[~np.isfinite(weights)][0]} "
                          f"at index {int(np.flatnonzero(~np.isfinite(weights))[0])}.")
     if np.any(weights < 0):
         raise ValueError(f"sample_weight must be non-negative. Received {weights[weights < 0][0]} "
@@ -271,13 +273,14 @@ class SparseCategoricalCrossentropy(Loss):
             raise ValueError(f"{self.name}: y_true has {y_true.shape[0]} rows but y_pred has "
                              f"{output_shape[0]}: they must match.")
         if not np.issubdtype(y_true.dtype, np.integer) and not np.all(np.mod(y_true, 1) == 0):
-            raise TypeError(f"{self.name}: labels must be integers. Received dtype {y_true.dtype}.")
+            raise TypeError(f"{self.name}: labels must be integers. "
+                            f"Received dtype {y_true.dtype}.")
         num_classes = output_shape[-1]
         low, high = np.min(y_true), np.max(y_true)
         if low < 0 or high >= num_classes:
             bad = low if low < 0 else high
-            raise ValueError(f"{self.name}: labels must lie in [0, {num_classes}) for {num_classes} "
-                             f"outputs. Received label {bad}.")
+            raise ValueError(f"{self.name}: labels must lie in [0, {num_classes}) for "
+                             f"{num_classes} outputs. Received label {bad}.")
 
     def call(self, y_true, y_pred):
         self.labels = y_true.reshape(-1).astype(np.intp, copy=False)

@@ -7,7 +7,7 @@ and the per-class scores take integer labels for both arguments: pass
 """
 import numpy as np
 
-from .checks import check_same_rows
+from .checks import check_positive_int, check_same_rows
 
 _AVERAGES = ("macro", None)
 
@@ -27,7 +27,8 @@ def _as_vector(values, name):
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.ndim != 1:
-        raise ValueError(f"{name} must have shape (n,) or (n, 1). Received: {name}.shape={values.shape}")
+        raise ValueError(f"{name} must have shape (n,) or (n, 1). "
+                         f"Received: {name}.shape={values.shape}")
     return values
 
 
@@ -35,7 +36,8 @@ def _as_scores(values, name):
     values = np.asarray(values)
     if values.ndim != 2:
         raise ValueError(
-            f"{name} must have shape (n, k), one column per class. Received: {name}.shape={values.shape}"
+            f"{name} must have shape (n, k), one column per class. "
+            f"Received: {name}.shape={values.shape}"
         )
     return values
 
@@ -45,8 +47,8 @@ def _as_labels(values, name):
     values = np.asarray(values)
     if values.ndim == 2 and values.shape[1] > 1:
         raise ValueError(
-            f"{name} must hold integer class labels of shape (n,), not scores of shape {values.shape}. "
-            f"Pass {name}.argmax(axis=1)."
+            f"{name} must hold integer class labels of shape (n,), not scores of shape "
+            f"{values.shape}. Pass {name}.argmax(axis=1)."
         )
     values = _as_vector(values, name)
     if values.dtype.kind == "f" and np.array_equal(values, np.round(values)):
@@ -66,7 +68,8 @@ def _check_range(labels, name, num_classes):
     if low < 0 or high >= num_classes:
         bad = low if low < 0 else high
         raise ValueError(
-            f"{name} contains label {bad}, outside the range [0, {num_classes}) for num_classes={num_classes}."
+            f"{name} contains label {bad}, outside the range [0, {num_classes}) "
+            f"for num_classes={num_classes}."
         )
 
 
@@ -153,12 +156,11 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
     k = num_classes, or 1 + the largest label seen. Rows sum to the class sizes.
     """
     y_true, y_pred = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true has {len(y_true)} rows but y_pred has {len(y_pred)}")
+    check_same_rows(y_true, y_pred, "y_true", "y_pred")
     if num_classes is None:
         num_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
-    elif not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer. Received: num_classes={num_classes!r}")
+    else:
+        num_classes = check_positive_int("num_classes", num_classes)
     _check_range(y_true, "y_true", num_classes)
     _check_range(y_pred, "y_pred", num_classes)
     # each (true, predicted) pair becomes one index into the flattened k x k matrix
@@ -214,7 +216,8 @@ def f1_score(y_true, y_pred, num_classes=None, average=None):
 
 
 def classification_report(y_true, y_pred, num_classes=None, digits=3):
-    """A plain-text table of precision, recall, f1 and support for each class, and their macro average.
+    """A plain-text table of precision, recall, f1 and support for each class, and their macro
+    average.
 
     y_true, y_pred: (n,) integer labels. Support is the number of samples of each class.
     """
@@ -234,14 +237,16 @@ def classification_report(y_true, y_pred, num_classes=None, digits=3):
 
     header = " " * width + "".join(f" {name:>{number_width}}" for name in (*columns, "support"))
     lines = [header, ""]
-    lines += [row(str(k), [column[k] for column in columns.values()], support[k]) for k in range(len(counts))]
+    lines += [row(str(k), [column[k] for column in columns.values()], support[k])
+              for k in range(len(counts))]
     lines += ["", row("macro avg", [column.mean() for column in columns.values()], support.sum())]
     return "\n".join(lines)
 
 
 # --- names ---------------------------------------------------------------------------
 
-_BY_NAME = {fn.__name__: fn for fn in (sparse_categorical_accuracy, categorical_accuracy, binary_accuracy)}
+_BY_NAME = {fn.__name__: fn
+            for fn in (sparse_categorical_accuracy, categorical_accuracy, binary_accuracy)}
 _ACCURACY_FOR_LOSS = {
     "sparse_categorical_crossentropy": sparse_categorical_accuracy,
     "categorical_crossentropy": categorical_accuracy,
@@ -268,7 +273,8 @@ def get(identifier, loss=None):
             return key, _BY_NAME[key]
         valid = sorted(["accuracy", "acc", *_BY_NAME])
         raise ValueError(
-            f"Unknown metric {identifier!r}. Expected a callable or one of: {', '.join(map(repr, valid))}."
+            f"Unknown metric {identifier!r}. Expected a callable or one of: "
+            f"{', '.join(map(repr, valid))}."
         )
     if callable(identifier):
         return getattr(identifier, "__name__", type(identifier).__name__), identifier

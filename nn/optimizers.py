@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from . import registry
+from .checks import check_positive_int
 
 
 def _check(name, value, is_valid, expected):
@@ -32,7 +33,8 @@ def _check_learning_rate(learning_rate):
         return learning_rate
     if not isinstance(learning_rate, (int, float, np.number)):
         raise TypeError(
-            f"learning_rate must be a number or a schedule. Received: learning_rate={learning_rate!r}"
+            "learning_rate must be a number or a schedule. "
+            f"Received: learning_rate={learning_rate!r}"
         )
     return _check("learning_rate", learning_rate, learning_rate > 0, "> 0")
 
@@ -68,9 +70,7 @@ class StepDecay(LearningRateSchedule):
         self.initial_learning_rate = _check(
             "initial_learning_rate", initial_learning_rate, initial_learning_rate > 0, "> 0"
         )
-        if not isinstance(step_size, (int, np.integer)) or step_size < 1:
-            raise ValueError(f"step_size must be a positive integer. Received: step_size={step_size!r}")
-        self.step_size = int(step_size)
+        self.step_size = check_positive_int("step_size", step_size)
         self.gamma = _check("gamma", gamma, gamma > 0, "> 0")
 
     def __call__(self, iteration):
@@ -286,7 +286,8 @@ class Adagrad(Optimizer):
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
         super().__init__(learning_rate)
         self.initial_accumulator_value = _check(
-            "initial_accumulator_value", initial_accumulator_value, initial_accumulator_value >= 0, ">= 0"
+            "initial_accumulator_value", initial_accumulator_value,
+            initial_accumulator_value >= 0, ">= 0"
         )
         self.epsilon = _check("epsilon", epsilon, epsilon >= 0, ">= 0")
 
@@ -384,7 +385,8 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam: momentum on the gradient, scaled by a running RMS of the gradient, both bias-corrected.
+    """Adam: momentum on the gradient, scaled by a running RMS of the gradient, both
+    bias-corrected.
 
     m <- b1 m + (1 - b1) g
     v <- b2 v + (1 - b2) g^2
@@ -407,7 +409,8 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
 
     def _make_state(self, param):
-        state = {"m": np.zeros_like(param), "v": np.zeros_like(param), "buffer": np.empty_like(param)}
+        state = {"m": np.zeros_like(param), "v": np.zeros_like(param),
+                 "buffer": np.empty_like(param)}
         if self.amsgrad:
             state["v_max"] = np.zeros_like(param)
         return state
@@ -456,7 +459,8 @@ class AdamW(Adam):
     name = "adamw"
 
     def __init__(
-        self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False
+        self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+        amsgrad=False
     ):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad)
         self.weight_decay = _check("weight_decay", weight_decay, weight_decay >= 0, ">= 0")

@@ -38,17 +38,20 @@ def plot_decision_boundary(ax, predict, x, y, resolution=200, padding=0.5):
 
     x_min, y_min = x.min(axis=0) - padding
     x_max, y_max = x.max(axis=0) + padding
-    grid_x, grid_y = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
+    grid_x, grid_y = np.meshgrid(np.linspace(x_min, x_max, resolution),
+                                 np.linspace(y_min, y_max, resolution))
     scores = np.asarray(predict(np.c_[grid_x.ravel(), grid_y.ravel()]))
     if scores.ndim == 2 and scores.shape[1] > 1:
         labels = scores.argmax(axis=1)
     else:
-        labels = (scores.reshape(-1) > 0.5).astype(int) if scores.dtype.kind == "f" else scores.reshape(-1)
+        labels = ((scores.reshape(-1) > 0.5).astype(int) if scores.dtype.kind == "f"
+                  else scores.reshape(-1))
     classes = int(max(labels.max(), y.max())) + 1
     cmap = ListedColormap(COLORS[:classes])
     ax.contourf(grid_x, grid_y, labels.reshape(grid_x.shape), levels=np.arange(classes + 1) - 0.5,
                 cmap=cmap, alpha=0.25)
-    ax.scatter(x[:, 0], x[:, 1], c=[COLORS[int(label)] for label in y], s=16, edgecolors="white", linewidths=0.4)
+    ax.scatter(x[:, 0], x[:, 1], c=[COLORS[int(label)] for label in y], s=16, edgecolors="white",
+               linewidths=0.4)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     return ax

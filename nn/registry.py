@@ -42,7 +42,8 @@ class Serializable:
 def registered(family):
     """The classes registered in ``family``, by class name (a copy)."""
     if family not in _FAMILIES:
-        raise ValueError(f"Unknown family {family!r}. Expected one of: {', '.join(sorted(_FAMILIES))}.")
+        raise ValueError(f"Unknown family {family!r}. "
+                         f"Expected one of: {', '.join(sorted(_FAMILIES))}.")
     return dict(_FAMILIES[family])
 
 
@@ -52,7 +53,8 @@ def serialize(obj):
         raise TypeError(f"Expected an nn object that can be saved. Received: {obj!r}")
     config = obj.get_config()
     if not isinstance(config, dict):
-        raise TypeError(f"{type(obj).__name__}.get_config() must return a dict. Received: {config!r}")
+        raise TypeError(f"{type(obj).__name__}.get_config() must return a dict. "
+                        f"Received: {config!r}")
     return {"class_name": type(obj).__name__, "config": config}
 
 
@@ -64,7 +66,8 @@ def deserialize(spec, family):
     """
     classes = registered(family)
     if not isinstance(spec, dict) or "class_name" not in spec:
-        raise ValueError(f"A {family} spec is a dict with 'class_name' and 'config'. Received: {spec!r}")
+        raise ValueError(f"A {family} spec is a dict with 'class_name' and 'config'. "
+                         f"Received: {spec!r}")
     class_name = spec["class_name"]
     if class_name not in classes:
         raise ValueError(
@@ -101,7 +104,8 @@ def get(identifier, family, base):
         table = names(family)
         cls = table.get(identifier) or table.get(identifier.lower())
         if cls is None or cls is base:
-            valid = sorted(name for name, cls in table.items() if name.islower() and cls is not base)
+            valid = sorted(name for name, cls in table.items()
+                           if name.islower() and cls is not base)
             raise ValueError(f"Unknown {family} {identifier!r}. "
                              f"Expected one of: {', '.join(map(repr, valid))}.")
         return cls()

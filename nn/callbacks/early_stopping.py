@@ -1,6 +1,7 @@
 """EarlyStopping: stop when a monitored value stops improving."""
 import numpy as np
 
+from ..checks import check_positive_int
 from .callback import Callback
 
 
@@ -15,11 +16,12 @@ class EarlyStopping(Callback):
     non-trainable state (such as moving statistics) included.
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", restore_best_weights=False):
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
+                 restore_best_weights=False):
         if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise ValueError(f"EarlyStopping expects patience >= 0. Received: patience={patience!r}")
+            raise ValueError("EarlyStopping mode must be 'auto', 'min' or 'max'. "
+                             f"Received: mode={mode!r}")
+        check_positive_int("patience", patience, allow_zero=True)
         self.monitor = monitor
         self.min_delta = abs(min_delta)
         self.patience = patience
@@ -38,8 +40,9 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if not logs or self.monitor not in logs:
             available = ", ".join(sorted(logs or {}))
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not among the logs: {available}. "
-                             "Monitoring a 'val_' value needs validation_data or validation_split.")
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not among the "
+                             f"logs: {available}. Monitoring a 'val_' value needs validation_data "
+                             "or validation_split.")
         value = self.sign * logs[self.monitor]
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch, 0

@@ -51,7 +51,8 @@ class Dense(Layer):
             )
         super().build(input_shape, rng, dtype)
         fan_in = input_shape[0]
-        self.add_param("kernel", self.kernel_initializer((fan_in, self.units), self.rng, self.dtype))
+        self.add_param("kernel",
+                       self.kernel_initializer((fan_in, self.units), self.rng, self.dtype))
         if self.use_bias:
             self.add_param("bias", self.bias_initializer((self.units,), self.rng, self.dtype))
 

@@ -30,7 +30,8 @@ import numpy as np
 from .. import config
 from ..registry import Serializable
 
-_names_used = collections.Counter()  # per class, for Keras-style default names: dense, dense_1, ...
+# per class, for Keras-style default names: dense, dense_1, ...
+_names_used = collections.Counter()
 
 
 class Layer(Serializable, family="layer"):
@@ -138,7 +139,8 @@ class Layer(Serializable, family="layer"):
         return [value.copy() for value in self.weights.values()]
 
     def set_weights(self, weights):
-        """Copy ``weights`` into the parameters and state in place, checking count and shapes first."""
+        """Copy ``weights`` into the parameters and state in place, checking count and shapes
+        first."""
         weights = self.check_weights(weights)
         for array, value in zip(self.weights.values(), weights):
             array[...] = value

@@ -143,7 +143,8 @@ class Model:
         x, y = self._prepare(x, y)
         sample_weight = self._sample_weight(y, sample_weight, class_weight)
         if validation_data is None and validation_split:
-            x, y, sample_weight, validation_data = _split_off(x, y, sample_weight, validation_split)
+            x, y, sample_weight, validation_data = _split_off(x, y, sample_weight,
+                                                              validation_split)
         if validation_data is not None:
             validation_data = self._prepare_validation(validation_data)
         rng = self.rng if seed is None else np.random.default_rng(seed)
@@ -179,7 +180,8 @@ class Model:
                 try:
                     self.train_step(*batch)
                 except FloatingPointError as error:
-                    raise FloatingPointError(f"At epoch {epoch + 1}, batch {step + 1}: {error}") from None
+                    raise FloatingPointError(f"At epoch {epoch + 1}, batch {step + 1}: "
+                                             f"{error}") from None
                 callback_list.on_train_batch_end(step, LazyLogs(self._running_means.result))
             logs = self._running_means.result()
             if validation_data is not None:
@@ -193,7 +195,8 @@ class Model:
 
     # ------------------------------------------------------------ evaluate and predict
     def evaluate(self, x, y, batch_size=32, verbose=1, sample_weight=None, return_dict=False):
-        """Loss and metrics on ``(x, y)``: the loss alone, or ``[loss, metric, ...]`` (Keras' order)."""
+        """Loss and metrics on ``(x, y)``: the loss alone, or ``[loss, metric, ...]`` (Keras'
+        order)."""
         self._require_compiled("evaluate")
         x, y = self._prepare(x, y)
         logs = self._evaluate_logs(x, y, batch_size, self._sample_weight(y, sample_weight, None))
@@ -202,7 +205,8 @@ class Model:
         return self._as_result(logs, return_dict)
 
     def predict(self, x, batch_size=32, verbose=0):
-        """The model's outputs for ``x``, computed batch by batch (probabilities for a softmax model).
+        """The model's outputs for ``x``, computed batch by batch (probabilities for a softmax
+        model).
 
         ``verbose`` is accepted for Keras compatibility; predict prints nothing.
         """
@@ -210,10 +214,12 @@ class Model:
         check_positive_int("batch_size", batch_size)
         if x.shape[0] == 0:
             return np.empty((0,) + self.output_shape, self.dtype)
-        return np.concatenate([self.forward(batch) for batch in data.batches(x, batch_size=batch_size)])
+        return np.concatenate([self.forward(batch)
+                               for batch in data.batches(x, batch_size=batch_size)])
 
     def _evaluate_logs(self, x, y, batch_size, sample_weight=None):
-        """The loss and metrics of the whole set, its outputs computed ``batch_size`` rows at a time."""
+        """The loss and metrics of the whole set, its outputs computed ``batch_size`` rows at a
+        time."""
         check_positive_int("batch_size", batch_size)
         loss_function = self.training_loss
         outputs = np.concatenate([self.forward_to_loss(batch)
@@ -236,14 +242,16 @@ class Model:
     # ------------------------------------------------------------ checking
     def _require_compiled(self, method):
         if self.loss is None:
-            raise RuntimeError(f"Call model.compile(optimizer=..., loss=...) before model.{method}().")
+            raise RuntimeError("Call model.compile(optimizer=..., loss=...) "
+                               f"before model.{method}().")
 
     def _prepare(self, x, y=None):
         """Validate and convert at the model's boundary, once per call (not per batch)."""
         x = np.asarray(x)
         if x.dtype != self.input_dtype:
             if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-                raise TypeError(f"Model '{self.name}' expects numeric inputs. Received dtype {x.dtype}.")
+                raise TypeError(f"Model '{self.name}' expects numeric inputs. "
+                                f"Received dtype {x.dtype}.")
             x = x.astype(self.input_dtype)
         if not self.built:
             self.build(x.shape[1:] if self.input_shape is None else None)
@@ -264,9 +272,11 @@ class Model:
 
     def _prepare_validation(self, validation_data):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight_val). "
-                             f"Received a {type(validation_data).__name__} of length "
-                             f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}.")
+            raise ValueError(
+                "validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight_val). "
+                f"Received a {type(validation_data).__name__} of length "
+                f"{len(validation_data) if hasattr(validation_data, '__len__') else '?'}."
+            )
         x, y = self._prepare(*validation_data[:2])
         weights = validation_data[2] if len(validation_data) == 3 else None
         return x, y, losses.check_sample_weight(weights, x.shape[0])
@@ -279,17 +289,22 @@ class Model:
         if sample_weight is not None:
             raise ValueError("Give class_weight or sample_weight, not both (as in Keras).")
         if not isinstance(class_weight, dict):
-            raise TypeError(f"class_weight must be a dict {{class: weight}}. Received: {class_weight!r}")
+            raise TypeError("class_weight must be a dict {class: weight}. "
+                            f"Received: {class_weight!r}")
         num_classes = max(self.output_shape[-1], 2)
         for label, weight in class_weight.items():
             if isinstance(label, bool) or not isinstance(label, (int, np.integer)) \
                     or not 0 <= label < num_classes:
-                raise ValueError(f"class_weight names class {label!r}, which the labels do not have: "
-                                 f"the model's {num_classes} classes are 0 to {num_classes - 1}.")
-            if not (isinstance(weight, (int, float, np.number)) and np.isfinite(weight) and weight >= 0):
-                raise ValueError(f"class_weight[{label}] must be a finite number >= 0. Received: {weight!r}")
+                raise ValueError(f"class_weight names class {label!r}, which the labels do not "
+                                 f"have: the model's {num_classes} classes are 0 to "
+                                 f"{num_classes - 1}.")
+            if not (isinstance(weight, (int, float, np.number)) and np.isfinite(weight)
+                    and weight >= 0):
+                raise ValueError(f"class_weight[{label}] must be a finite number >= 0. "
+                                 f"Received: {weight!r}")
         classes = y.argmax(axis=-1) if y.ndim == 2 and y.shape[1] > 1 else np.round(y).reshape(-1)
-        lookup = np.array([class_weight.get(label, 1.0) for label in range(num_classes)], np.float64)
+        lookup = np.array([class_weight.get(label, 1.0) for label in range(num_classes)],
+                          np.float64)
         return lookup[classes.astype(np.intp)]
 
     # ------------------------------------------------------------- weights and inspection
@@ -326,7 +341,8 @@ class Model:
         return [weight for layer in self.layers for weight in layer.get_weights()]
 
     def set_weights(self, weights):
-        """Copy ``weights`` (as from ``get_weights``) into the layers, checking count and shapes."""
+        """Copy ``weights`` (as from ``get_weights``) into the layers, checking count and
+        shapes."""
         if not self.built:
             self.build()
         weights = list(weights)
@@ -392,5 +408,6 @@ def _split_off(x, y, sample_weight, validation_split):
         raise ValueError(f"validation_split={validation_split} of {x.shape[0]} samples leaves "
                          f"{split} for training and {x.shape[0] - split} for validation; "
                          "both need some.")
-    weights = (None, None) if sample_weight is None else (sample_weight[:split], sample_weight[split:])
+    weights = ((None, None) if sample_weight is None
+               else (sample_weight[:split], sample_weight[split:]))
     return x[:split], y[:split], weights[0], (x[split:], y[split:], weights[1])

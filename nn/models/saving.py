@@ -71,7 +71,8 @@ def load_model(path):
     if "compile" in document:
         compiled = document["compile"]
         model.compile(optimizer=compiled["optimizer"], loss=compiled["loss"],
-                      metrics=compiled.get("metrics"), weighted_metrics=compiled.get("weighted_metrics"))
+                      metrics=compiled.get("metrics"),
+                      weighted_metrics=compiled.get("weighted_metrics"))
     return model
 
 
