@@ -6,7 +6,10 @@ apply its activation in place on the pre-activation array it owns.
 
 Each activation layer has an ``alias``, the string that names it in
 ``Dense(activation=...)``; the aliases are read from the layer registry, so an
-activation of your own with an ``alias`` resolves by name too.
+activation of your own with an ``alias`` resolves by name too.  The string may
+stand for settings other than the class's defaults (``alias_config``): as in
+Keras, ``activation="leaky_relu"`` means a negative slope of 0.2, while the
+``LeakyReLU()`` layer's default is 0.3.
 """
 import copy
 
@@ -50,6 +53,9 @@ class LeakyReLU(Layer):
     """
 
     alias = "leaky_relu"
+    # Keras's string activation 'leaky_relu' (keras.activations.leaky_relu) uses
+    # negative_slope=0.2; its LeakyReLU layer defaults to 0.3. We follow both.
+    alias_config = {"alpha": 0.2}
 
     def __init__(self, alpha=0.3, negative_slope=None, **kwargs):
         super().__init__(**kwargs)
@@ -162,6 +168,11 @@ class Linear(Layer):
         return grad_output
 
 
+def _alias_config(cls):
+    """The settings the alias string stands for (``{}``: the class's defaults)."""
+    return dict(getattr(cls, "alias_config", {}))
+
+
 def _by_alias():
     """Every registered activation layer, by alias ('relu', ...)."""
     return {cls.__dict__["alias"]: cls for cls in registry.registered("layer").values()
@@ -169,11 +180,12 @@ def _by_alias():
 
 
 def serialize(activation):
-    """The name of an activation with default settings, else ``{'class_name', 'config'}``."""
+    """The activation's alias when its settings are those the alias stands for
+    (``alias_config``), else ``{'class_name', 'config'}``."""
     if activation is None:
         return "linear"
     settings = {key: value for key, value in activation.get_config().items() if key != "name"}
-    if not settings:
+    if settings == _alias_config(type(activation)):
         return activation.alias
     return {"class_name": type(activation).__name__, "config": settings}
 
@@ -200,7 +212,9 @@ def get(identifier):
         key = identifier.lower()
         classes = _by_alias()
         if key in classes:
-            return None if key == "linear" else classes[key]()
+            if key == "linear":
+                return None
+            return classes[key](**_alias_config(classes[key]))
         raise ValueError(f"Unknown activation {identifier!r}. "
                          f"Expected one of: {', '.join(map(repr, sorted(classes)))}.")
     raise TypeError(f"Expected an activation name or layer. Received: {identifier!r}")

@@ -86,6 +86,8 @@ def _mean(correct, sample_weight):
     metrics weigh); 0 when every weight is 0."""
     if sample_weight is None:
         return float(np.mean(correct))
+    if correct.ndim > 1:  # one value per step (n, T): each sample's mean, as Keras reduces
+        correct = correct.reshape(len(correct), -1).mean(axis=1)
     weights = _as_vector(sample_weight, "sample_weight")
     check_same_rows(weights, correct, "sample_weight", "y_true")
     total = float(np.sum(weights))
@@ -98,7 +100,19 @@ def sparse_categorical_accuracy(y_true, y_pred, sample_weight=None):
     y_true: (n,) or (n, 1) integer labels    y_pred: (n, k) scores or probabilities
     accuracy = mean_i [argmax_j y_pred[i, j] == y_true[i]]
     (with sample_weight w: sum_i w_i [...] / sum_i w_i, here and in every accuracy)
+
+    With a label per step, y_true: (n, T) and y_pred: (n, T, k), it is the fraction of
+    the n T (sample, step) pairs (with sample_weight, of each sample's steps, weighted).
     """
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim > 2:
+        y_true = np.asarray(y_true)
+        if y_true.shape == y_pred.shape[:-1] + (1,):
+            y_true = y_true[..., 0]
+        if y_true.shape != y_pred.shape[:-1]:
+            raise ValueError(f"y_true must have shape {y_pred.shape[:-1]}, one label per step "
+                             f"of y_pred {y_pred.shape}. Received: y_true.shape={y_true.shape}")
+        return _mean(y_pred.argmax(axis=-1) == y_true, sample_weight)
     y_true, y_pred = _as_vector(y_true, "y_true"), _as_scores(y_pred, "y_pred")
     _check_rows(y_true, y_pred)
     return _mean(y_pred.argmax(axis=1) == y_true, sample_weight)
@@ -241,6 +255,75 @@ def classification_report(y_true, y_pred, num_classes=None, digits=3):
               for k in range(len(counts))]
     lines += ["", row("macro avg", [column.mean() for column in columns.values()], support.sum())]
     return "\n".join(lines)
+
+
+# --- calibration -------------------------------------------------------------------
+
+
+def _top_class(y_true, probabilities):
+    """Each sample's top-class confidence and whether that class is the true one.
+
+    probabilities: (n, k) rows of class probabilities, or (n,) / (n, 1) for the
+    probability of class 1 in a binary problem; y_true: (n,) labels or (n, k) one-hot.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim == 1 or (probabilities.ndim == 2 and probabilities.shape[1] == 1):
+        positive = _as_vector(probabilities, "probabilities")
+        probabilities = np.stack([1 - positive, positive], axis=1)
+    probabilities = _as_scores(probabilities, "probabilities")
+    if len(probabilities) == 0:
+        raise ValueError("Calibration needs at least one sample. Received empty probabilities.")
+    if np.any(probabilities < 0) or np.any(probabilities > 1):
+        raise ValueError("probabilities must lie in [0, 1]. Received values from "
+                         f"{probabilities.min()} to {probabilities.max()}.")
+    y_true = np.asarray(y_true)
+    if y_true.ndim == 2 and y_true.shape[1] > 1:
+        y_true = y_true.argmax(axis=1)
+    y_true = _as_labels(y_true, "y_true")
+    check_same_rows(y_true, probabilities, "y_true", "probabilities")
+    _check_range(y_true, "y_true", probabilities.shape[1])
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == y_true
+    return confidence, correct
+
+
+def reliability_curve(y_true, probabilities, n_bins=10):
+    """Accuracy against confidence, in equal-width bins of the top-class confidence.
+
+    Bin m (m = 1..M) holds the samples whose top-class probability lies in
+    ((m-1)/M, m/M] (a confidence of exactly 0 goes in the first bin).
+
+    returns (confidences, accuracies, counts), each of shape (n_bins,):
+    the mean confidence and the accuracy of the samples in each bin (NaN for an
+    empty bin) and the number of samples in it. A calibrated model has
+    accuracies == confidences.
+    """
+    n_bins = check_positive_int("n_bins", n_bins)
+    confidence, correct = _top_class(y_true, probabilities)
+    # bin m holds boundaries[m] < confidence <= boundaries[m + 1]
+    boundaries = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.clip(np.searchsorted(boundaries, confidence, side="left") - 1, 0, n_bins - 1)
+    counts = np.bincount(bins, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidences = np.bincount(bins, weights=confidence, minlength=n_bins) / counts
+        accuracies = np.bincount(bins, weights=correct, minlength=n_bins) / counts
+    return confidences, accuracies, counts.astype(np.int64, copy=False)
+
+
+def expected_calibration_error(y_true, probabilities, n_bins=15):
+    """Expected calibration error (Guo et al., 2017, "On calibration of modern neural
+    networks"): the gap between accuracy and confidence, averaged over equal-width
+    confidence bins weighted by the fraction of samples in each::
+
+        ECE = sum_m |B_m| / n * |acc(B_m) - conf(B_m)|
+
+    where B_m are the samples whose top-class probability lies in ((m-1)/M, m/M].
+    Returns a float in [0, 1]; 0 for perfect calibration.
+    """
+    confidences, accuracies, counts = reliability_curve(y_true, probabilities, n_bins)
+    filled = counts > 0
+    gaps = np.abs(accuracies[filled] - confidences[filled])
+    return float(np.sum(counts[filled] * gaps) / counts.sum())
 
 
 # --- names ---------------------------------------------------------------------------

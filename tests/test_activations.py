@@ -219,3 +219,33 @@ def test_dense_with_unknown_activation_names_it():
 def test_leaky_relu_alpha_out_of_range(alpha):
     with pytest.raises(ValueError, match=rf"0 <= alpha < 1.*alpha={alpha}"):
         LeakyReLU(alpha=alpha)
+
+
+# --- the 'leaky_relu' string means Keras's slope 0.2 ---------------------------------
+
+def test_leaky_relu_string_uses_keras_slope_while_layer_default_stays():
+    # keras.activations.leaky_relu has negative_slope=0.2; keras.layers.LeakyReLU 0.3
+    assert activations.get("leaky_relu").alpha == 0.2
+    assert LeakyReLU().alpha == 0.3
+    x = np.array([[-2.0, -0.5, 1.5]])
+    y = Dense(3, activation="leaky_relu").activation.forward(x)
+    np.testing.assert_allclose(y, [[-0.4, -0.1, 1.5]])
+
+
+def test_serialize_uses_the_alias_only_for_the_alias_settings():
+    assert activations.serialize(LeakyReLU(alpha=0.2)) == "leaky_relu"
+    assert activations.serialize(activations.get("leaky_relu")) == "leaky_relu"
+    assert activations.serialize(LeakyReLU()) == {"class_name": "LeakyReLU",
+                                                  "config": {"alpha": 0.3}}
+    assert activations.serialize(ReLU()) == "relu"
+    for layer in (LeakyReLU(), LeakyReLU(alpha=0.2), LeakyReLU(alpha=0.05)):
+        assert activations.get(activations.serialize(layer)).alpha == layer.alpha
+
+
+def test_dense_leaky_relu_string_round_trips_through_config():
+    layer = Dense(4, activation="leaky_relu")
+    assert layer.get_config()["activation"] == "leaky_relu"
+    again = Dense.from_config(layer.get_config())
+    assert again.activation.alpha == 0.2
+    layer = Dense(4, activation=LeakyReLU())
+    assert Dense.from_config(layer.get_config()).activation.alpha == 0.3

@@ -226,3 +226,73 @@ def test_get_unknown():
         assert f"'{name}'" in message
     with pytest.raises(TypeError):
         metrics.get(3)
+
+
+# --- calibration -------------------------------------------------------------------
+# Five samples, two classes, worked by hand with two bins (0, 0.5] and (0.5, 1]:
+#   top-class confidence 0.9 0.8 0.7 0.6 0.5,  right? yes no yes yes no
+#   bin 1: one sample, confidence 0.5, accuracy 0
+#   bin 2: four samples, confidence 0.75, accuracy 0.75
+#   ECE = 1/5 * |0 - 0.5| + 4/5 * |0.75 - 0.75| = 0.1
+CAL_PROBS = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5]])
+CAL_TRUE = np.array([0, 0, 1, 0, 1])
+
+
+def test_reliability_curve_two_bins_by_hand():
+    confidences, accuracies, counts = metrics.reliability_curve(CAL_TRUE, CAL_PROBS, n_bins=2)
+    np.testing.assert_allclose(confidences, [0.5, 0.75])
+    np.testing.assert_allclose(accuracies, [0.0, 0.75])
+    np.testing.assert_array_equal(counts, [1, 4])
+
+
+def test_expected_calibration_error_two_bins_by_hand():
+    assert metrics.expected_calibration_error(CAL_TRUE, CAL_PROBS, n_bins=2) == pytest.approx(0.1)
+    one_hot = np.eye(2)[CAL_TRUE]
+    assert metrics.expected_calibration_error(one_hot, CAL_PROBS, n_bins=2) == pytest.approx(0.1)
+
+
+def test_calibration_ten_bins_three_classes_by_hand():
+    # confidences 0.95 (right), 0.85 (wrong), 0.45 (right), 0.82 (right)
+    probs = np.array([[0.95, 0.03, 0.02], [0.10, 0.85, 0.05],
+                      [0.45, 0.35, 0.20], [0.13, 0.05, 0.82]])
+    y_true = np.array([0, 2, 0, 2])
+    confidences, accuracies, counts = metrics.reliability_curve(y_true, probs, n_bins=10)
+    np.testing.assert_array_equal(counts, [0, 0, 0, 0, 1, 0, 0, 0, 2, 1])
+    np.testing.assert_allclose(confidences[[4, 8, 9]], [0.45, 0.835, 0.95])
+    np.testing.assert_allclose(accuracies[[4, 8, 9]], [1.0, 0.5, 1.0])
+    assert np.isnan(confidences[0]) and np.isnan(accuracies[0])  # empty bin
+    # (2 * |0.5 - 0.835| + |1 - 0.95| + |1 - 0.45|) / 4 = 1.27 / 4
+    ece = metrics.expected_calibration_error(y_true, probs, n_bins=10)
+    assert ece == pytest.approx(0.3175)
+
+
+def test_calibration_binary_probabilities_of_class_one():
+    # p(class 1) = 0.9 (right, confidence 0.9) and 0.2 (predicts 0, wrong, confidence 0.8)
+    for probs in (np.array([0.9, 0.2]), np.array([[0.9], [0.2]])):
+        ece = metrics.expected_calibration_error(np.array([1, 1]), probs, n_bins=1)
+        assert ece == pytest.approx(abs(0.5 - 0.85))
+
+
+def test_calibrated_predictions_have_zero_error_and_confident_errors_do_not():
+    # four samples at confidence 0.75, three right: calibrated
+    probs = np.tile([0.75, 0.25], (4, 1))
+    assert metrics.expected_calibration_error([0, 0, 0, 1], probs) == pytest.approx(0.0)
+    # all wrong at confidence 0.75: the whole gap
+    assert metrics.expected_calibration_error([1, 1, 1, 1], probs) == pytest.approx(0.75)
+
+
+def test_confidence_on_a_bin_edge_goes_in_the_lower_bin():
+    probs = np.array([[0.5, 0.5], [1.0, 0.0]])
+    _, _, counts = metrics.reliability_curve([0, 0], probs, n_bins=2)
+    np.testing.assert_array_equal(counts, [1, 1])
+
+
+def test_calibration_rejects_bad_input():
+    with pytest.raises(ValueError, match="n_bins=0"):
+        metrics.reliability_curve(CAL_TRUE, CAL_PROBS, n_bins=0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        metrics.expected_calibration_error([0], np.array([[1.5, -0.5]]))
+    with pytest.raises(ValueError, match="rows"):
+        metrics.expected_calibration_error([0, 1], CAL_PROBS)
+    with pytest.raises(ValueError, match="label 3"):
+        metrics.expected_calibration_error([3, 0, 0, 0, 0], CAL_PROBS)
