@@ -311,8 +311,8 @@ def test_unknown_initializer_lists_the_valid_ones():
 
 
 def test_deserialize_rejects_unknown_classes():
-    with pytest.raises(ValueError, match="'Conv2D'.*Dense"):
-        nn.layers.deserialize({"class_name": "Conv2D", "config": {}})
+    with pytest.raises(ValueError, match="'Conv3D'.*Dense"):
+        nn.layers.deserialize({"class_name": "Conv3D", "config": {}})
 
 
 def test_layer_config_recreates_the_layer():

@@ -780,7 +780,7 @@ def _config_without_model(document):
 
 
 def _config_with_unknown_layer(document):
-    return {**document, "model": {**document["model"], "layers": [{"class_name": "Conv2D", "config": {}}]}}
+    return {**document, "model": {**document["model"], "layers": [{"class_name": "Conv3D", "config": {}}]}}
 
 
 @pytest.mark.parametrize("corruption", [
