@@ -39,23 +39,28 @@ def numerical_gradient(f, x, grad_output=None, h=1e-5):
     return grad
 
 
-def check_layer(layer, x, rng=None, h=1e-5):
+def check_layer(layer, x, rng=None, h=1e-5, training=False):
     """Relative errors of ``layer.backward`` for its input and each parameter.
 
     A random upstream gradient g turns the layer into the scalar sum(g * y).
     Returns ``{'input': err, 'kernel': err, ...}``.  Build the layer in float64.
+    ``training`` is the mode of every forward pass: True checks the gradient of what
+    training computes (a batch normalization's batch statistics, a random layer's draw,
+    the same draw each time).
     """
     rng = np.random.default_rng(rng)
     x = np.array(x, dtype=np.float64)
     layer.ensure_built(x)
-    output = layer.forward(x, training=False)
+    replay = _replay_randomness([layer])
+
+    def forward():
+        replay()
+        return layer.forward(x, training=training).copy()
+
+    output = forward()
     grad_output = rng.standard_normal(output.shape)
     grad_input = layer.backward(grad_output.copy())
     analytic = {key: grad.copy() for key, grad in layer.grads.items()}
-
-    def forward():
-        return layer.forward(x, training=False).copy()
-
     errors = {"input": rel_error(grad_input, numerical_gradient(forward, x, grad_output, h))}
     for key, param in layer.params.items():
         errors[key] = rel_error(analytic[key], numerical_gradient(forward, param, grad_output, h))
@@ -66,20 +71,22 @@ def check_model(model, x, y, h=1e-5, sample_weight=None):
     """Relative errors of a compiled model's gradients, ``{'dense_0/kernel': err, ...}``.
 
     The loss is the one training uses (fused with the output activation when
-    possible), in training mode, as ``train_step`` computes it.  Layers that draw
-    random numbers (Dropout) draw the same ones for every evaluation, so the analytic
-    and the numerical gradient are of one function with one fixed mask.  Build the
-    model in float64 (``Sequential(..., dtype='float64')``).
+    possible), in training mode, plus the layers' weight penalties, as ``train_step``
+    computes it.  Layers that draw random numbers (Dropout) draw the same ones for
+    every evaluation, so the analytic and the numerical gradient are of one function
+    with one fixed mask.  Build the model in float64 (``Sequential(..., dtype='float64')``).
     """
     x, y = model._prepare(x, y)
     replay = _replay_randomness(model.layers)
     replay()
     model.compute_gradients(x, y, sample_weight)
+    model.regularization_penalty(add_gradients=True)
 
     def loss():
         replay()
         outputs = model.forward_to_loss(x, training=True)
-        return model.training_loss.forward(y, outputs, sample_weight)
+        return (model.training_loss.forward(y, outputs, sample_weight)
+                + model.regularization_penalty())
 
     errors = {}
     for layer in model.layers:

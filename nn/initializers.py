@@ -6,19 +6,28 @@ For a kernel of shape ``(fan_in, fan_out)``:
 
 =================  ==========================================================
 glorot_uniform     U(-a, a),  a = sqrt(6 / (fan_in + fan_out))
-glorot_normal      N(0, s^2) truncated at 2s,  s = sqrt(2 / (fan_in + fan_out))
+glorot_normal      truncated normal, std s,  s = sqrt(2 / (fan_in + fan_out))
 he_uniform         U(-a, a),  a = sqrt(6 / fan_in)
-he_normal          N(0, s^2) truncated at 2s,  s = sqrt(2 / fan_in)
+he_normal          truncated normal, std s,  s = sqrt(2 / fan_in)
 random_uniform     U(minval, maxval), default U(-0.05, 0.05)   (alias 'uniform')
 random_normal      N(mean, stddev^2), default N(0, 0.05^2)      (alias 'normal')
 zeros, ones        constant 0 or 1;  Constant(value) any constant
+orthogonal         an orthogonal matrix times gain (default 1.0): recurrent kernels
 =================  ==========================================================
 
 Names resolve through ``get`` ('he_normal', or the class name 'HeNormal'); every
 initializer registers itself (``nn.registry``), so one of your own saves and loads.
 
+A truncated normal with standard deviation s (as Keras draws it): a unit normal
+redrawn until it lies within [-2, 2], then scaled by s / 0.8796 (0.8796 is the
+standard deviation of that truncated unit normal), so the weights have variance
+s^2 and never exceed 2 / 0.8796 = 2.27 s in size.
+
 Glorot keeps the variance of activations and gradients roughly constant across
-tanh/sigmoid layers; He doubles it to make up for ReLU zeroing half its inputs.
+layers whose activation has slope 1 and mean 0 at zero: linear layers and tanh.
+For the sigmoid (slope 1/4, mean 1/2) it does not: the gradient shrinks by roughly
+a factor of four a layer (chapter 3 measures it). He doubles the variance to make up
+for ReLU zeroing half its inputs; use it for ReLU and its relatives.
 """
 import numpy as np
 
@@ -153,6 +162,37 @@ class Ones(Initializer):
 
     def sample(self, shape, rng):
         return np.ones(shape)
+
+
+class Orthogonal(Initializer):
+    """An orthogonal matrix times ``gain`` (Saxe et al., 2014), as Keras draws it.
+
+    For shape (rows, cols), with more dimensions flattened into the rows: the QR
+    decomposition A = QR of a (max, min) matrix of unit normals, Q's columns
+    multiplied by the signs of R's diagonal (so Q is uniformly distributed), and Q
+    transposed when rows < cols.  The result has orthonormal columns, or orthonormal
+    rows if it is wide: a recurrent kernel U (units, 4 units) then keeps the length of
+    h in h U.  The default for ``recurrent_kernel`` in the recurrent layers.
+    """
+
+    name = "orthogonal"
+
+    def __init__(self, gain=1.0):
+        self.gain = float(gain)
+
+    def sample(self, shape, rng):
+        if len(shape) < 2:
+            raise ValueError("Orthogonal needs a shape of at least two dimensions. "
+                             f"Received: shape={shape}")
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+        q *= np.where(np.diag(r) < 0, -1.0, 1.0)  # the signs of R's diagonal
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+    def get_config(self):
+        return {"gain": self.gain}
 
 
 def get(identifier):

@@ -11,6 +11,13 @@ with w_i the ``sample_weight`` (1 when none is given) and n the batch size.
 Keras divides by n, not by the sum of the weights, so a weight of 2 counts a
 sample twice and weights of 0 leave the divisor alone.
 
+A sequence model that predicts at every step (outputs (n, T, k), labels (n, T))
+has one loss per sample and step, ``l_it``, shape (n, T); as in Keras the
+default reduction then divides their weighted sum by their number, n T, and a
+sample's weight w_i applies to all its steps::
+
+    L = sum_i sum_t w_i l_it / (n T)
+
 A loss is called as ``loss.forward(y_true, y_pred, sample_weight=None)`` (a
 Python float) and ``loss.backward()`` (dL/dy_pred, same shape as ``y_pred``).
 Calling the loss object, ``loss(y_true, y_pred, sample_weight)``, also checks
@@ -45,9 +52,9 @@ class Loss(registry.Serializable, family="loss"):
     """Base class of the losses: sample weights, the reduction, input checks, configs.
 
     A subclass implements ``call(y_true, y_pred)``, the per-sample losses (shape
-    ``(n,)``), caching what its gradient needs, and ``gradient()``, the per-sample
-    gradients d l_i / d y_pred (shape of ``y_pred``, a fresh array); the base class
-    applies the weights and the reduction to both.
+    ``(n,)``, or ``(n, T)`` for one loss per step), caching what its gradient needs,
+    and ``gradient()``, the per-sample gradients d l_i / d y_pred (shape of ``y_pred``,
+    a fresh array); the base class applies the weights and the reduction to both.
     """
 
     name = None
@@ -69,19 +76,21 @@ class Loss(registry.Serializable, family="loss"):
         """The reduced loss of one batch (see the module docstring); caches for backward."""
         values = self.call(y_true, y_pred)
         self.sample_weight = sample_weight
-        if sample_weight is not None:
-            values = values * sample_weight.astype(values.dtype, copy=False)
+        if sample_weight is not None:  # w_i for every value of sample i
+            values = values * sample_weight.astype(values.dtype, copy=False).reshape(
+                (-1,) + (1,) * (values.ndim - 1))
         if self.reduction in (None, "none"):
             self.divisor = 1
             return values
         if self.reduction == "sum":
             self.divisor = 1
             return float(np.sum(values))
-        self.divisor = values.shape[0]
+        self.divisor = values.size  # the number of values: n, or n T
         return float(np.mean(values))
 
     def backward(self):
-        """dL/dy_pred for the last ``forward``: each sample's gradient times w_i / n."""
+        """dL/dy_pred for the last ``forward``: each sample's gradient times w_i / n
+        (w_i / (n T) for one loss per step)."""
         grad = self.gradient()
         if self.sample_weight is None:
             if self.divisor != 1:
@@ -255,6 +264,9 @@ class SparseCategoricalCrossentropy(Loss):
         l_i = -log p_{i, y_i}                               y: (n,) ints in [0, k),  p: (n, k)
         from probabilities: d l_i / d p_ij = -[j = y_i] / p_ij
         from logits z: d l_i / d z_i = p_i - one_hot(y_i)   so unweighted, dL/dz = (p - Y) / n
+
+    With a label per step, y: (n, T) and p: (n, T, k), the same holds for each of
+    the n T (sample, step) pairs: l_it = -log p_{i, t, y_it}, and dL/dz = (p - Y) / (n T).
     """
 
     name = "sparse_categorical_crossentropy"
@@ -264,14 +276,18 @@ class SparseCategoricalCrossentropy(Loss):
         self.labels = self.probabilities = None  # cached by call for the gradient
 
     def check(self, y_true, output_shape):
-        if y_true.ndim == 2 and y_true.shape[1] == 1:
-            y_true = y_true[:, 0]
-        if y_true.ndim != 1:
-            raise ValueError(f"{self.name}: expects integer labels of shape (n,). Received shape "
-                             f"{y_true.shape}; for one-hot labels use 'categorical_crossentropy'.")
-        if y_true.shape[0] != output_shape[0]:
+        output_shape = tuple(output_shape)
+        if y_true.ndim == len(output_shape) and y_true.shape[-1] == 1:
+            y_true = y_true[..., 0]
+        if y_true.ndim and y_true.shape[0] != output_shape[0]:
             raise ValueError(f"{self.name}: y_true has {y_true.shape[0]} rows but y_pred has "
                              f"{output_shape[0]}: they must match.")
+        if y_true.shape != output_shape[:-1]:
+            expected = "(" + ", ".join(["n", *map(str, output_shape[1:-1])]) + ")"
+            expected = "(n,)" if expected == "(n)" else expected
+            raise ValueError(f"{self.name}: expects integer labels of shape {expected}. Received "
+                             f"shape {y_true.shape}; for one-hot labels use "
+                             "'categorical_crossentropy'.")
         if not np.issubdtype(y_true.dtype, np.integer) and not np.all(np.mod(y_true, 1) == 0):
             raise TypeError(f"{self.name}: labels must be integers. "
                             f"Received dtype {y_true.dtype}.")
@@ -283,23 +299,23 @@ class SparseCategoricalCrossentropy(Loss):
                              f"{num_classes} outputs. Received label {bad}.")
 
     def call(self, y_true, y_pred):
-        self.labels = y_true.reshape(-1).astype(np.intp, copy=False)
-        rows = np.arange(y_pred.shape[0])
+        # (..., 1): the index of each row's label along the class axis
+        self.labels = y_true.reshape(y_pred.shape[:-1] + (1,)).astype(np.intp, copy=False)
         if self.from_logits:
             log_probabilities = log_softmax(y_pred)
             self.probabilities = np.exp(log_probabilities)
-            return -log_probabilities[rows, self.labels]
+            return -np.take_along_axis(log_probabilities, self.labels, axis=-1)[..., 0]
         self.probabilities = np.clip(y_pred, EPSILON, 1 - EPSILON)
-        return -np.log(self.probabilities[rows, self.labels])
+        return -np.log(np.take_along_axis(self.probabilities, self.labels, axis=-1)[..., 0])
 
     def gradient(self):
-        rows = np.arange(self.probabilities.shape[0])
+        picked = np.take_along_axis(self.probabilities, self.labels, axis=-1)  # p at the labels
         if self.from_logits:
             grad = self.probabilities.copy()
-            grad[rows, self.labels] -= 1
+            np.put_along_axis(grad, self.labels, picked - 1, axis=-1)
         else:
             grad = np.zeros_like(self.probabilities)
-            grad[rows, self.labels] = -1 / self.probabilities[rows, self.labels]
+            np.put_along_axis(grad, self.labels, -1 / picked, axis=-1)
         return grad
 
 

@@ -12,6 +12,18 @@ arrays. Each in-place line is annotated with the term of the update rule it comp
 
 The learning rate is a number or a schedule: a callable ``schedule(iteration)``
 that receives the 0-based index of the step about to be taken.
+
+Every optimizer also takes Keras' gradient clipping arguments (at most one of them),
+applied to the gradients before the update rule sees them::
+
+    clipnorm=c          each gradient g <- g c / max(||g||, c)       (its own norm <= c)
+    global_clipnorm=c   every g <- g c / max(||(g_1, ..., g_m)||, c)  (the norm of all
+                        the gradients together <= c; their directions relative to each
+                        other kept)
+    clipvalue=v         each entry clipped to [-v, v]
+
+The norms are Euclidean (Frobenius for matrices).  The layers' gradient arrays are
+left as they are; the clipped gradients go to a per-parameter buffer.
 """
 import math
 
@@ -159,10 +171,24 @@ class Optimizer(registry.Serializable, family="optimizer"):
     parameter, and ``_update(param, grad, state, learning_rate)``, which changes
     ``param`` in place. ``iterations`` counts the steps taken; during a step it
     already includes the current one, so bias corrections see t = 1 first.
+    ``clipnorm``, ``global_clipnorm`` and ``clipvalue`` clip the gradients first (see
+    the module docstring); Keras allows at most one, and so does nn.
     """
 
-    def __init__(self, learning_rate):
+    def __init__(self, learning_rate, clipnorm=None, clipvalue=None, global_clipnorm=None):
         self.learning_rate = _check_learning_rate(learning_rate)
+        clipping = {"clipnorm": clipnorm, "clipvalue": clipvalue,
+                    "global_clipnorm": global_clipnorm}
+        given = {name: value for name, value in clipping.items() if value is not None}
+        if len(given) > 1:
+            raise ValueError("Only one of clipnorm, clipvalue and global_clipnorm can be set. "
+                             "Received: " + ", ".join(f"{k}={v!r}" for k, v in given.items()))
+        for name, value in given.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise TypeError(f"{name} must be a number. Received: {name}={value!r}")
+            _check(name, value, math.isfinite(value) and value > 0, "a finite number > 0")
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (
+            None if value is None else float(value) for value in clipping.values())
         self.iterations = 0
         # id(param) -> dict of arrays shaped like param.  Each state also holds the
         # parameter itself, which keeps it alive: its id can never be reused by a new
@@ -185,20 +211,47 @@ class Optimizer(registry.Serializable, family="optimizer"):
                 )
         learning_rate = self.current_learning_rate()
         self.iterations += 1
-        for param, grad in pairs:
+        states = []
+        for param, _ in pairs:
             state = self.state.get(id(param))
             if state is None:
                 state = self.state[id(param)] = self._make_state(param)
                 state["param"] = param
+            states.append(state)
+        grads = self._clipped([grad for _, grad in pairs], states)
+        for (param, _), grad, state in zip(pairs, grads, states):
             self._update(param, grad, state, learning_rate)
+
+    def _clipped(self, grads, states):
+        """The gradients after clipnorm, global_clipnorm or clipvalue (Keras' rules), written
+        to each parameter's 'clipped' buffer; the gradients themselves when nothing clips."""
+        if self.clipnorm is None and self.global_clipnorm is None and self.clipvalue is None:
+            return grads
+        buffers = [state.setdefault("clipped", np.empty_like(grad))
+                   for grad, state in zip(grads, states)]
+        if self.clipvalue is not None:
+            return [np.clip(grad, -self.clipvalue, self.clipvalue, out=buffer)
+                    for grad, buffer in zip(grads, buffers)]
+        norms = [math.sqrt(float(np.vdot(grad, grad))) for grad in grads]
+        if self.clipnorm is not None:  # each gradient on its own
+            scales = [self.clipnorm / max(norm, self.clipnorm) for norm in norms]
+        else:  # all together: the norm of the concatenated gradients
+            total = math.sqrt(sum(norm * norm for norm in norms))
+            scales = [self.global_clipnorm / max(total, self.global_clipnorm)] * len(grads)
+        return [grad if scale == 1 else np.multiply(grad, scale, out=buffer)
+                for grad, scale, buffer in zip(grads, scales, buffers)]
 
     def apply_gradients(self, grads_and_vars):
         """Keras-style alias of ``step`` taking (grad, param) pairs."""
         self.step((param, grad) for grad, param in grads_and_vars)
 
     def get_config(self):
-        """The constructor arguments, as a JSON-able dict."""
-        return {"learning_rate": _serialize_learning_rate(self.learning_rate)}
+        """The constructor arguments, as a JSON-able dict (the clipping argument if set)."""
+        config = {"learning_rate": _serialize_learning_rate(self.learning_rate)}
+        for name in ("clipnorm", "clipvalue", "global_clipnorm"):
+            if getattr(self, name) is not None:
+                config[name] = getattr(self, name)
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -229,8 +282,9 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
+                 **clipping):
+        super().__init__(learning_rate, **clipping)
         self.momentum = _check("momentum", momentum, 0 <= momentum < 1, "in [0, 1)")
         self.weight_decay = _check("weight_decay", weight_decay, weight_decay >= 0, ">= 0")
         if nesterov and not momentum:
@@ -283,8 +337,9 @@ class Adagrad(Optimizer):
 
     name = "adagrad"
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 **clipping):
+        super().__init__(learning_rate, **clipping)
         self.initial_accumulator_value = _check(
             "initial_accumulator_value", initial_accumulator_value,
             initial_accumulator_value >= 0, ">= 0"
@@ -331,8 +386,9 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 **clipping):
+        super().__init__(learning_rate, **clipping)
         self.rho = _check("rho", rho, 0 <= rho < 1, "in [0, 1)")
         self.momentum = _check("momentum", momentum, 0 <= momentum < 1, "in [0, 1)")
         self.epsilon = _check("epsilon", epsilon, epsilon >= 0, ">= 0")
@@ -401,8 +457,9 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 **clipping):
+        super().__init__(learning_rate, **clipping)
         self.beta_1 = _check("beta_1", beta_1, 0 <= beta_1 < 1, "in [0, 1)")
         self.beta_2 = _check("beta_2", beta_2, 0 <= beta_2 < 1, "in [0, 1)")
         self.epsilon = _check("epsilon", epsilon, epsilon >= 0, ">= 0")
@@ -460,9 +517,9 @@ class AdamW(Adam):
 
     def __init__(
         self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-        amsgrad=False
+        amsgrad=False, **clipping
     ):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, **clipping)
         self.weight_decay = _check("weight_decay", weight_decay, weight_decay >= 0, ">= 0")
 
     def _update(self, param, grad, state, learning_rate):

@@ -1,10 +1,10 @@
-"""The core layers: Dense, Flatten, Activation, and the model's Input.
+"""The core layers: Dense, Flatten, Reshape, Activation, and the model's Input.
 
 Each layer states its shapes and math next to ``forward`` and ``backward``.
 """
 import numpy as np
 
-from .. import activations, initializers, registry
+from .. import activations, initializers, registry, regularizers
 from ..activations import Linear
 from ..checks import check_positive_int
 from .layer import Layer
@@ -17,16 +17,22 @@ class Dense(Layer):
                   x: (n, d_in)   W ('kernel'): (d_in, units)   b ('bias'): (units,)   y: (n, units)
         backward: dz = g * activation'(z)      (elementwise; softmax applies its Jacobian)
                   dW = x^T dz,   db = sum over the batch of dz,   dx = dz W^T
+
+    ``kernel_regularizer`` and ``bias_regularizer`` (``nn.regularizers``, e.g. ``'l2'``) add
+    a penalty R(W) or R(b) to the loss; the model adds dR/dW to dW after ``backward``.
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
         self.activation = activation
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.inputs = None  # forward's input x, which backward needs for dW = x^T dz
 
     @property
@@ -52,9 +58,11 @@ class Dense(Layer):
         super().build(input_shape, rng, dtype)
         fan_in = input_shape[0]
         self.add_param("kernel",
-                       self.kernel_initializer((fan_in, self.units), self.rng, self.dtype))
+                       self.kernel_initializer((fan_in, self.units), self.rng, self.dtype),
+                       regularizer=self.kernel_regularizer)
         if self.use_bias:
-            self.add_param("bias", self.bias_initializer((self.units,), self.rng, self.dtype))
+            self.add_param("bias", self.bias_initializer((self.units,), self.rng, self.dtype),
+                           regularizer=self.bias_regularizer)
 
     def forward(self, x, training=False):
         logits = self.forward_logits(x, training)
@@ -96,6 +104,8 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": registry.serialize(self.kernel_initializer),
             "bias_initializer": registry.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
         }
 
 
@@ -117,6 +127,52 @@ class Flatten(Layer):
 
     def compute_output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
+
+
+class Reshape(Layer):
+    """Reshapes each sample to ``target_shape``; one entry may be -1 (inferred). No parameters.
+
+    ::
+
+        forward:  (n, *input_shape) -> (n, *target_shape)     (a view when x is contiguous)
+        backward: reshape the gradient back to (n, *input_shape)
+
+    ``target_shape`` excludes the batch axis, as in Keras: ``Reshape((28, 28, 1))``.
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(target_shape, (int, np.integer)):
+            target = (target_shape,)
+        else:
+            target = tuple(target_shape) if isinstance(target_shape, (tuple, list)) else ()
+        if not target or target.count(-1) > 1 or not all(
+                isinstance(size, (int, np.integer)) and not isinstance(size, bool)
+                and (size > 0 or size == -1) for size in target):
+            raise ValueError("Reshape expects target_shape as positive integers, one of which "
+                             "may be -1 (inferred), without the batch axis. "
+                             f"Received: target_shape={target_shape!r}")
+        self.target_shape = tuple(int(size) for size in target)
+
+    def forward(self, x, training=False):
+        self.ensure_built(x)
+        return x.reshape((x.shape[0],) + self.output_shape)
+
+    def backward(self, grad_output):
+        return grad_output.reshape((grad_output.shape[0],) + self.input_shape)
+
+    def compute_output_shape(self, input_shape):
+        size = int(np.prod(input_shape))
+        known = int(np.prod([dim for dim in self.target_shape if dim != -1]))
+        if -1 in self.target_shape and size % known == 0:
+            return tuple(size // known if dim == -1 else dim for dim in self.target_shape)
+        if -1 not in self.target_shape and size == known:
+            return self.target_shape
+        raise ValueError(f"Reshape layer '{self.name}' cannot reshape samples of shape "
+                         f"{tuple(input_shape)} ({size} values) to {self.target_shape}.")
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
 
 
 class Activation(Layer):

@@ -56,6 +56,7 @@ class Layer(Serializable, family="layer"):
         self.params = {}  # trained: the optimizer steps these
         self.grads = {}  # dL/dparams[k], written by backward
         self.state = {}  # saved with the weights, never trained
+        self.regularizers = {}  # params[k]'s penalty (nn.regularizers), given to add_param
         self.built = False
         #: Whether ``backward`` computes the gradient with respect to the input.  A model
         #: turns it off for its first trainable layer: nobody needs the gradient with
@@ -75,11 +76,31 @@ class Layer(Serializable, family="layer"):
         self.rng = np.random.default_rng(self.seed) if use_own_seed else rng
         self.built = True
 
-    def add_param(self, key, value):
-        """Register a trained parameter and its gradient array (call from ``build``)."""
+    def add_param(self, key, value, regularizer=None):
+        """Register a trained parameter and its gradient array (call from ``build``).
+
+        ``regularizer`` (an ``nn.regularizers.Regularizer`` or None) puts a penalty on the
+        parameter, which ``regularization_penalty`` computes: a layer only declares it here.
+        """
         self.params[key] = value
         self.grads[key] = np.zeros_like(value)
+        if regularizer is not None:
+            self.regularizers[key] = regularizer
         return value
+
+    def regularization_penalty(self, add_gradients=False):
+        """The sum of the penalties R(params[k]) of the regularized parameters (0.0 if none).
+
+        With ``add_gradients=True`` each penalty's gradient dR/dparams[k] is also added to
+        ``grads[k]``: the model calls it so right after ``backward``, which wrote the data
+        loss's gradients.
+        """
+        penalty = 0.0
+        for key, regularizer in self.regularizers.items():
+            penalty += regularizer(self.params[key])
+            if add_gradients:
+                self.grads[key] += regularizer.gradient(self.params[key])
+        return penalty
 
     def ensure_built(self, x):
         """Build from the first batch seen, then check each batch's sample shape."""

@@ -8,6 +8,7 @@ One training step is ``train_step``::
     outputs  = forward through every layer (training=True)   logits when the loss is fused
     loss     = loss.forward(y, outputs, sample_weight)
     backward from loss.backward() through the layers          fills each layer.grads
+    loss += weight penalties, grads += their gradients        regularization_penalty
     optimizer.step((param, grad) pairs)                       updates params in place
 """
 import numpy as np
@@ -101,18 +102,29 @@ class Model:
     def train_step(self, x, y, sample_weight=None):
         """One step of training on one batch: gradients, the optimizer's update, the metrics.
 
-        Returns the batch's loss.  A loss that is not finite stops training before
-        the update can spoil the weights.
+        Returns the batch's loss: the data loss plus the layers' weight penalties
+        (``nn.regularizers``), whose gradients join the data loss's.  A loss that is not
+        finite stops training before the update can spoil the weights.
         """
-        loss, predictions = self.compute_gradients(x, y, sample_weight)
+        data_loss, predictions = self.compute_gradients(x, y, sample_weight)
+        penalty = self.regularization_penalty(add_gradients=True)
+        loss = data_loss + penalty
         if not np.isfinite(loss):
             raise FloatingPointError(
                 f"The loss became {loss}: training diverged. Try a smaller learning rate (it is "
                 f"{self.optimizer.current_learning_rate():g}), or check the inputs for NaN/inf "
                 "and their scale.")
         self.optimizer.step(self.params_and_grads)
-        self._running_means.update(loss, y, predictions, sample_weight)
+        self._running_means.update(loss, y, predictions, sample_weight, penalty)
         return loss
+
+    def regularization_penalty(self, add_gradients=False):
+        """The sum of every layer's weight penalties (``Layer.regularization_penalty``).
+
+        With ``add_gradients=True`` each penalty's gradient is added to its parameter's
+        gradient, as ``train_step`` does after the backward pass.
+        """
+        return sum((layer.regularization_penalty(add_gradients) for layer in self.layers), 0.0)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns its loss (and metrics, as a list, if any),
@@ -225,8 +237,9 @@ class Model:
         outputs = np.concatenate([self.forward_to_loss(batch)
                                   for batch in data.batches(x, batch_size=batch_size)])
         means = _RunningMeans(self)
-        loss = loss_function.forward(y, outputs, sample_weight)
-        means.update(loss, y, self._predictions(loss_function, outputs), sample_weight)
+        penalty = self.regularization_penalty()  # part of the loss, as in training and Keras
+        loss = loss_function.forward(y, outputs, sample_weight) + penalty
+        means.update(loss, y, self._predictions(loss_function, outputs), sample_weight, penalty)
         return means.result()
 
     def _predictions(self, loss_function, outputs):
@@ -234,6 +247,9 @@ class Model:
         return outputs if loss_function is self.loss else loss_function.probabilities
 
     def _as_result(self, logs, return_dict):
+        """What evaluate and train_on_batch return: Keras' loss and metrics (the penalty is in
+        the loss; only fit's history lists it apart)."""
+        logs = {key: value for key, value in logs.items() if key != "regularization_loss"}
         if return_dict:
             return logs
         values = list(logs.values())
@@ -252,6 +268,11 @@ class Model:
             if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
                 raise TypeError(f"Model '{self.name}' expects numeric inputs. "
                                 f"Received dtype {x.dtype}.")
+            if self.input_dtype.kind in "iu" and x.dtype.kind == "f" \
+                    and not np.all(np.mod(x, 1) == 0):  # never truncate 2.5 to the id 2
+                raise TypeError(f"Model '{self.name}' expects integer inputs (dtype "
+                                f"{self.input_dtype}). Received dtype {x.dtype} with the value "
+                                f"{x[np.mod(x, 1) != 0][0]}.")
             x = x.astype(self.input_dtype)
         if not self.built:
             self.build(x.shape[1:] if self.input_shape is None else None)
@@ -370,7 +391,8 @@ class _RunningMeans:
     """The means an epoch's logs report, accumulated batch by batch, as Keras's trackers do.
 
     The loss is weighted by each batch's size; ``metrics`` too; ``weighted_metrics`` by
-    each batch's sum of sample weights (so they are weighted means over the epoch).
+    each batch's sum of sample weights (so they are weighted means over the epoch).  A
+    model with weight penalties also reports their part of the loss, 'regularization_loss'.
     """
 
     def __init__(self, model):
@@ -378,7 +400,7 @@ class _RunningMeans:
         names = ["loss", *(name for name, _ in model.metrics + model.weighted_metrics)]
         self.totals, self.counts = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
 
-    def update(self, loss, y, predictions, sample_weight):
+    def update(self, loss, y, predictions, sample_weight, penalty=0.0):
         size = len(y)
         self._add("loss", loss, size)
         for name, metric in self.model.metrics:
@@ -389,10 +411,12 @@ class _RunningMeans:
             else:
                 self._add(name, metric(y, predictions, sample_weight=sample_weight),
                           float(np.sum(sample_weight)))
+        if any(layer.regularizers for layer in self.model.layers):
+            self._add("regularization_loss", penalty, size)
 
     def _add(self, name, value, weight):
-        self.totals[name] += value * weight
-        self.counts[name] += weight
+        self.totals[name] = self.totals.get(name, 0.0) + value * weight
+        self.counts[name] = self.counts.get(name, 0.0) + weight
 
     def result(self):
         return {name: float(self.totals[name] / count) if count else 0.0

@@ -45,8 +45,13 @@ class Sequential(Model):
 
     @property
     def input_dtype(self):
-        """The dtype inputs are given to the first layer in (nn.Input's, else the model's)."""
+        """The dtype inputs are given to the first layer in.
+
+        That is nn.Input's, else the one the first layer declares (an Embedding takes
+        integer ids), else the model's."""
         input_dtype = getattr(self.input_layer, "input_dtype", None)
+        if input_dtype is None and self.layers:
+            input_dtype = getattr(self.layers[0], "input_dtype", None)
         return self.dtype if input_dtype is None else input_dtype
 
     @property
