@@ -215,3 +215,33 @@ def test_regularizers_are_saved_and_loaded(tmp_path):
     assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
     assert isinstance(loaded.layers[1].kernel_regularizer, regularizers.L1L2)
     assert set(loaded.layers[0].regularizers) == {"kernel", "bias"}
+
+
+def test_conv2d_takes_kernel_and_bias_regularizers(tmp_path):
+    """Conv2D's penalties join the loss and its gradients exactly as Dense's do."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(6, 5, 5, 2))
+    y = rng.integers(0, 2, size=6)
+    model = nn.Sequential([
+        nn.Input((5, 5, 2)),
+        nn.layers.Conv2D(3, 3, activation="tanh", name="conv",
+                         kernel_regularizer=regularizers.L2(0.05),
+                         bias_regularizer=regularizers.L1(0.02)),
+        nn.layers.Flatten(),
+        Dense(2, activation="softmax", name="output"),
+    ], seed=0, dtype="float64")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.build()
+    conv = model.layers[0]
+    conv.params["bias"][...] = [0.3, -0.1, 0.2]  # away from |b|'s kink at zero
+    by_hand = (0.05 * np.sum(conv.params["kernel"] ** 2)
+               + 0.02 * np.sum(np.abs(conv.params["bias"])))
+    assert model.regularization_penalty() == pytest.approx(by_hand, rel=1e-12)
+    errors = check_model(model, x, y)
+    assert_gradients_match(errors, {"conv/kernel", "conv/bias", "output/kernel",
+                                    "output/bias"})
+    model.save(tmp_path / "conv.npz")
+    loaded = nn.load_model(tmp_path / "conv.npz")
+    assert loaded.layers[0].get_config()["kernel_regularizer"] == {
+        "class_name": "L2", "config": {"l2": 0.05}}
+    assert loaded.regularization_penalty() == model.regularization_penalty()

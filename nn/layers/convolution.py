@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .. import activations, initializers, ops, registry
+from .. import activations, initializers, ops, registry, regularizers
 from ..checks import check_positive_int
 from .layer import Layer
 
@@ -93,11 +93,14 @@ class Conv2D(Layer):
     ho = floor((h - kh) / sh) + 1 for padding='valid'; 'same' gives ho = ceil(h / sh) by
     padding (ho - 1) sh + kh - h zeros, the odd one at the bottom (right), as TensorFlow.
     Glorot and He initializers see fan_in = kh*kw*c and fan_out = kh*kw*f, as in Keras.
+    ``kernel_regularizer`` and ``bias_regularizer`` (``nn.regularizers``) add a penalty R(K)
+    or R(b) to the loss, as on Dense.
     """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.filters = check_positive_int("filters", filters)
         self.kernel_size = standardize_pair("kernel_size", kernel_size)
@@ -108,6 +111,8 @@ class Conv2D(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.out_shape = self.pads = None  # (ho, wo) and ((top, bottom), (left, right)), by build
         self.cols = None  # forward's patches, which backward needs for dK = cols^T dz
         self.padded_shape = None  # the shape of the padded input the patches came from
@@ -132,9 +137,11 @@ class Conv2D(Layer):
                                                    self.strides, self.padding)
         super().build(input_shape, rng, dtype)
         kernel_shape = (*self.kernel_size, input_shape[2], self.filters)
-        self.add_param("kernel", self.kernel_initializer(kernel_shape, self.rng, self.dtype))
+        self.add_param("kernel", self.kernel_initializer(kernel_shape, self.rng, self.dtype),
+                       regularizer=self.kernel_regularizer)
         if self.use_bias:
-            self.add_param("bias", self.bias_initializer((self.filters,), self.rng, self.dtype))
+            self.add_param("bias", self.bias_initializer((self.filters,), self.rng, self.dtype),
+                           regularizer=self.bias_regularizer)
 
     def ensure_built(self, x):
         if x.ndim != 4:  # say what is wrong before the generic shape message
@@ -211,4 +218,6 @@ class Conv2D(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": registry.serialize(self.kernel_initializer),
             "bias_initializer": registry.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
         }
