@@ -285,9 +285,12 @@ class SparseCategoricalCrossentropy(Loss):
         if y_true.shape != output_shape[:-1]:
             expected = "(" + ", ".join(["n", *map(str, output_shape[1:-1])]) + ")"
             expected = "(n,)" if expected == "(n)" else expected
+            hint = (" If the model should make one prediction per sample, its output has too "
+                    "many axes: add a Flatten layer before the Dense layers."
+                    if y_true.ndim < len(output_shape) - 1 else "")
             raise ValueError(f"{self.name}: expects integer labels of shape {expected}. Received "
                              f"shape {y_true.shape}; for one-hot labels use "
-                             "'categorical_crossentropy'.")
+                             "'categorical_crossentropy'." + hint)
         if not np.issubdtype(y_true.dtype, np.integer) and not np.all(np.mod(y_true, 1) == 0):
             raise TypeError(f"{self.name}: labels must be integers. "
                             f"Received dtype {y_true.dtype}.")

@@ -294,9 +294,23 @@ def test_dense_rejects_bad_units(units):
         Dense(units)
 
 
-def test_dense_needs_flattened_samples():
-    with pytest.raises(ValueError, match=r"received samples of shape \(4, 4\).*Flatten"):
-        Dense(3)(np.ones((2, 4, 4), dtype=np.float32))
+@pytest.mark.parametrize("activation", [None, "tanh", "softmax"])
+def test_dense_on_sequences_acts_on_the_last_axis(activation):
+    """(n, T, d) inputs: each of the n T rows goes through the same layer, as in Keras."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 5, 4))
+    layer = Dense(2, activation=activation, dtype="float64", seed=0)
+    y = layer(x)
+    assert y.shape == (3, 5, 2) and layer.compute_output_shape((5, 4)) == (5, 2)
+    rows = Dense(2, activation=activation, dtype="float64", seed=0)(x.reshape(15, 4))
+    np.testing.assert_allclose(y, rows.reshape(3, 5, 2), rtol=1e-14)
+    errors = check_layer(Dense(2, activation=activation, dtype="float64", seed=0), x, rng=0)
+    assert_gradients_match(errors, {"input", "kernel", "bias"})
+
+
+def test_dense_refuses_one_number_per_sample():
+    with pytest.raises(ValueError, match=r"one number per sample.*\(batch, 1\)"):
+        Dense(3)(np.ones(4, dtype=np.float32))
 
 
 @pytest.mark.parametrize("rate", [1.0, 1.5, -0.1])

@@ -650,14 +650,17 @@ def test_bad_predict_batch_size():
         classifier().predict(np.ones((3, 4)), batch_size=0)
 
 
-def test_dense_after_two_dimensional_samples_needs_flatten():
+def test_dense_acts_on_the_last_axis_and_a_missing_flatten_is_named():
     x = np.ones((5, 4, 4), dtype=np.float32)
     model = nn.Sequential([Dense(3, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"\(4, 4\).*Add a Flatten layer"):
+    assert model.predict(x, verbose=0).shape == (5, 4, 3)  # as Keras: one row per position
+    with pytest.raises(ValueError, match=r"\(n, 4\).*Received shape \(5,\).*add a Flatten"):
         model.fit(x, np.zeros(5, dtype=int), verbose=0)
-    with pytest.raises(ValueError, match="Flatten"):
-        nn.Sequential([Dense(3, input_shape=(4, 4))]).build()
+    model.fit(x, np.zeros((5, 4), dtype=int), verbose=0)  # a label per position is right
+    stacked = nn.Sequential([Dense(3, input_shape=(4, 4))])
+    stacked.build()
+    assert stacked.output_shape == (4, 3)
 
 
 def test_building_needs_layers_and_an_input_shape():
@@ -875,3 +878,19 @@ def test_clear_session_starts_the_default_names_again():
     Dense(2)
     nn.utils.clear_session()
     assert [Dense(2).name, Dense(2).name, Dropout(0.1).name] == ["dense", "dense_1", "dropout"]
+
+
+def test_dense_softmax_after_return_sequences_trains_on_per_step_labels():
+    """LSTM(return_sequences=True) then Dense(k, softmax): Keras's tagger, without wrappers."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 4, 3))
+    y = rng.integers(0, 3, size=(6, 4))
+    model = nn.Sequential([nn.Input((4, 3)), nn.layers.LSTM(5, return_sequences=True),
+                           Dense(3, activation="softmax")], seed=0, dtype="float64")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    assert model.loss_is_fused  # softmax's logits reach the cross-entropy
+    errors = check_model(model, x, y)
+    assert_gradients_match(errors, {f"{layer.name}/{key}" for layer in model.layers
+                                    for key in layer.params})
+    assert model.predict(x, verbose=0).shape == (6, 4, 3)

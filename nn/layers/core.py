@@ -18,6 +18,10 @@ class Dense(Layer):
         backward: dz = g * activation'(z)      (elementwise; softmax applies its Jacobian)
                   dW = x^T dz,   db = sum over the batch of dz,   dx = dz W^T
 
+    On inputs with more axes, (n, ..., d_in), the layer acts on the last one, as in Keras:
+    every position (each time step of a sequence, say) is one more row of x, so the output
+    is (n, ..., units) and dW, db sum over all the rows.
+
     ``kernel_regularizer`` and ``bias_regularizer`` (``nn.regularizers``, e.g. ``'l2'``) add
     a penalty R(W) or R(b) to the loss; the model adds dR/dW to dW after ``backward``.
     """
@@ -50,13 +54,12 @@ class Dense(Layer):
         return getattr(self.activation, "output_activation", None)
 
     def build(self, input_shape, rng=None, dtype=None):
-        if len(input_shape) != 1:
+        if len(input_shape) == 0:
             raise ValueError(
                 f"Dense layer '{self.name}' expects inputs of shape (batch, features); "
-                f"received samples of shape {tuple(input_shape)}. Add a Flatten layer before it."
-            )
+                "received one number per sample. Reshape x to (batch, 1).")
         super().build(input_shape, rng, dtype)
-        fan_in = input_shape[0]
+        fan_in = input_shape[-1]
         self.add_param("kernel",
                        self.kernel_initializer((fan_in, self.units), self.rng, self.dtype),
                        regularizer=self.kernel_regularizer)
@@ -78,23 +81,25 @@ class Dense(Layer):
     def forward_logits(self, x, training=False):
         """The affine part alone, z = x W + b (what a fused softmax loss takes)."""
         self.ensure_built(x)
-        self.inputs = x
-        z = x @ self.params["kernel"]
+        self.inputs = x.reshape(-1, x.shape[-1])  # rows: samples (and positions)
+        z = self.inputs @ self.params["kernel"]
         if self.use_bias:
             z += self.params["bias"]
-        return z
+        return z.reshape(x.shape[:-1] + (self.units,))
 
     def backward_logits(self, grad_output):
         """Gradients of the affine part, given dL/dz."""
-        np.matmul(self.inputs.T, grad_output, out=self.grads["kernel"])
+        grad_rows = grad_output.reshape(-1, self.units)
+        np.matmul(self.inputs.T, grad_rows, out=self.grads["kernel"])
         if self.use_bias:
-            np.sum(grad_output, axis=0, out=self.grads["bias"])
+            np.sum(grad_rows, axis=0, out=self.grads["bias"])
         if self.needs_input_grad:
-            return grad_output @ self.params["kernel"].T
+            return (grad_rows @ self.params["kernel"].T).reshape(
+                grad_output.shape[:-1] + (self.inputs.shape[1],))
         return None
 
     def compute_output_shape(self, input_shape):
-        return (self.units,)
+        return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
         return {
