@@ -17,7 +17,7 @@ noisy):
 4. nn's GEMM throughput (the FLOPs of the epoch's matrix products over their time) and
    the machine's float32 GEMM peak (a large square matmul);
 5. peak resident memory of an nn and of a PyTorch training epoch, each measured by
-   resource.getrusage in a fresh process.
+   resource.getrusage in a fresh process (started before this one loads anything).
 
     python benchmarks/cnn_speed.py [--rounds 3] [--subset N] [--json PATH]
 
@@ -249,7 +249,8 @@ def input_grad_pieces(grad_z, conv):
 
 
 def peak_memory_mb(which, subset):
-    """Peak RSS of a fresh process that loads MNIST and trains ``which`` for one epoch."""
+    """Peak RSS of a fresh process that loads MNIST and trains ``which`` for one epoch
+    (its ru_maxrss, which on Linux includes this process's size when it was forked)."""
     code = ("import resource, sys; sys.path.insert(0, %r); import cnn_speed as b; "
             "x, y = b.load(%r); t = b.NNTrainer(x, y) if %r == 'nn' else b.TorchTrainer(x, y); "
             "t.epoch(); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
@@ -270,6 +271,11 @@ def main():
 
     results = {"machine": machine(), "threads": THREADS, "rounds": args.rounds}
     print("Machine: " + ", ".join(f"{key} {value}" for key, value in results["machine"].items()))
+    # First, while this process is small: on Linux a child's ru_maxrss starts from its
+    # parent's resident size at the fork, so measuring later would report this process.
+    memory = {"nn": peak_memory_mb("nn", args.subset)}
+    if results["machine"]["torch"]:
+        memory["torch"] = peak_memory_mb("torch", args.subset)
     x, y = load(args.subset)
     n_images = len(x)
     trainers = [NNTrainer(x, y)]
@@ -285,9 +291,6 @@ def main():
     peak = gemm_peak()
     flops = gemm_flops_per_batch() * batches
     gemm_gflops = gemm_flops_per_batch() / gemm_seconds / 1e9
-    memory = {"nn": peak_memory_mb("nn", args.subset)}
-    if "torch" in epoch:
-        memory["torch"] = peak_memory_mb("torch", args.subset)
     results.update({"images": n_images, "epoch_seconds": epoch, "epoch_seconds_all": all_times,
                     "pieces_seconds_per_epoch": per_epoch, "gemm_peak_gflops": peak,
                     "gemm_gflops": gemm_gflops, "gemm_flops_per_epoch": flops,
