@@ -1,50 +1,37 @@
 """EarlyStopping: stop when a monitored value stops improving."""
-import numpy as np
-
 from ..checks import check_positive_int
-from .callback import Callback
+from .callback import MonitorCallback
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(MonitorCallback):
     """Stop training when ``monitor`` has stopped improving for ``patience`` epochs.
 
     After ``patience`` epochs without improvement (at least one) training stops.
     An epoch improves on the best so far when its value is lower (mode 'min') or
     higher (mode 'max') by more than ``min_delta``; mode 'auto' maximises names
-    containing 'acc' and minimises everything else.  With
+    containing 'acc' and minimises everything else (``MonitorCallback``).  With
     ``restore_best_weights=True`` the model ends with the weights of its best epoch,
-    non-trainable state (such as moving statistics) included.
+    non-trainable state (such as moving statistics) included.  Keras:
+    ``keras.callbacks.EarlyStopping``, same names and defaults (``baseline`` and
+    ``start_from_epoch`` aside).
     """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
                  restore_best_weights=False):
-        if mode not in ("auto", "min", "max"):
-            raise ValueError("EarlyStopping mode must be 'auto', 'min' or 'max'. "
-                             f"Received: mode={mode!r}")
-        check_positive_int("patience", patience, allow_zero=True)
-        self.monitor = monitor
-        self.min_delta = abs(min_delta)
-        self.patience = patience
+        super().__init__(monitor, mode, min_delta)
+        self.patience = check_positive_int("patience", patience, allow_zero=True)
         self.restore_best_weights = restore_best_weights
-        if mode == "auto":
-            mode = "max" if "acc" in monitor else "min"
-        self.sign = 1.0 if mode == "min" else -1.0  # compare sign * value: lower is better
 
     def on_train_begin(self, logs=None):
-        self.best = np.inf
+        self.reset_best()
         self.best_epoch = None
         self.best_weights = None
         self.wait = 0
         self.stopped_epoch = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if not logs or self.monitor not in logs:
-            available = ", ".join(sorted(logs or {}))
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not among the "
-                             f"logs: {available}. Monitoring a 'val_' value needs validation_data "
-                             "or validation_split.")
-        value = self.sign * logs[self.monitor]
-        if value < self.best - self.min_delta:
+        value = self.monitored_value(logs)
+        if self.is_improvement(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
@@ -57,3 +44,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+    def get_config(self):
+        return {"monitor": self.monitor, "min_delta": self.min_delta, "patience": self.patience,
+                "mode": self.mode, "restore_best_weights": self.restore_best_weights}

@@ -104,12 +104,14 @@ class Model:
 
         Returns the batch's loss: the data loss plus the layers' weight penalties
         (``nn.regularizers``), whose gradients join the data loss's.  A loss that is not
-        finite stops training before the update can spoil the weights.
+        finite raises FloatingPointError before the update can spoil the weights (``fit``
+        first shows it to the callbacks: ``TerminateOnNaN`` turns it into a quiet stop).
         """
         data_loss, predictions = self.compute_gradients(x, y, sample_weight)
         penalty = self.regularization_penalty(add_gradients=True)
         loss = data_loss + penalty
         if not np.isfinite(loss):
+            self._running_means.add_loss(loss, len(y))  # so fit's logs show it to callbacks
             raise FloatingPointError(
                 f"The loss became {loss}: training diverged. Try a smaller learning rate (it is "
                 f"{self.optimizer.current_learning_rate():g}), or check the inputs for NaN/inf "
@@ -192,8 +194,13 @@ class Model:
                 try:
                     self.train_step(*batch)
                 except FloatingPointError as error:
-                    raise FloatingPointError(f"At epoch {epoch + 1}, batch {step + 1}: "
-                                             f"{error}") from None
+                    # The callbacks see the non-finite loss first; one that stops training
+                    # (TerminateOnNaN) ends the run here, the weights as before the step.
+                    callback_list.on_train_batch_end(step, self._running_means.result())
+                    if not self.stop_training:
+                        raise FloatingPointError(f"At epoch {epoch + 1}, batch {step + 1}: "
+                                                 f"{error}") from None
+                    break
                 callback_list.on_train_batch_end(step, LazyLogs(self._running_means.result))
             logs = self._running_means.result()
             if validation_data is not None:
@@ -386,6 +393,20 @@ class Model:
 
         save_model(self, path)
 
+    def save_weights(self, path):
+        """Save the weights alone (``get_weights()``) to one ``.npz`` file, atomically as
+        ``save``; ``load_weights`` reads them back."""
+        from .saving import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path):
+        """Set the weights from a file of ``save_weights`` (or ``save``), checking count
+        and shapes first."""
+        from .saving import load_weights
+
+        load_weights(self, path)
+
 
 class _RunningMeans:
     """The means an epoch's logs report, accumulated batch by batch, as Keras's trackers do.
@@ -413,6 +434,10 @@ class _RunningMeans:
                           float(np.sum(sample_weight)))
         if any(layer.regularizers for layer in self.model.layers):
             self._add("regularization_loss", penalty, size)
+
+    def add_loss(self, loss, size):
+        """Count a batch's loss alone (a non-finite one, whose metrics mean nothing)."""
+        self._add("loss", loss, size)
 
     def _add(self, name, value, weight):
         self.totals[name] = self.totals.get(name, 0.0) + value * weight

@@ -6,7 +6,8 @@ config, every layer as ``{"class_name", "config"}``), the input shape and the
 compile settings; ``weight_0``, ``weight_1``, ... the arrays of
 ``get_weights()`` in order (each layer's parameters, then its state).  The file
 is readable with ``np.load(path, allow_pickle=False)``.  The optimizer's state
-(moments) is not saved.
+(moments) is not saved.  ``save_weights`` writes the ``weight_i`` arrays alone, marked
+``nn.weights/1``.
 
 A layer class of your own registers itself when defined (``nn.registry``), so a
 model that uses it loads as soon as the class exists in the loading program.
@@ -22,6 +23,7 @@ from .. import registry
 from .sequential import Sequential
 
 FILE_FORMAT = "nn.Sequential/1"
+WEIGHTS_FORMAT = "nn.weights/1"
 
 
 def save_model(model, path):
@@ -35,6 +37,44 @@ def save_model(model, path):
                                "loss": registry.serialize(model.loss), **model.compile_config}
     arrays = {"format": np.array(FILE_FORMAT), "config": np.array(json.dumps(document))}
     arrays.update({f"weight_{i}": weight for i, weight in enumerate(model.get_weights())})
+    _write_atomically(path, arrays)
+
+
+def save_weights(model, path):
+    """Write ``model.get_weights()`` alone (format ``WEIGHTS_FORMAT``), atomically as
+    ``save_model`` writes; ``load_weights`` reads it into a model of the same layers."""
+    if not model.built:
+        model.build()
+    arrays = {"format": np.array(WEIGHTS_FORMAT)}
+    arrays.update({f"weight_{i}": weight for i, weight in enumerate(model.get_weights())})
+    _write_atomically(path, arrays)
+
+
+def load_weights(model, path):
+    """Set ``model``'s weights from a file of ``save_weights`` (or ``save_model``); the
+    count and shapes are checked before any weight changes."""
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            marker = str(archive["format"]) if "format" in archive.files else None
+            if marker not in (WEIGHTS_FORMAT, FILE_FORMAT):
+                raise _NotAModelFile(f"no '{WEIGHTS_FORMAT}' format marker")
+            count = sum(name.startswith("weight_") for name in archive.files)
+            weights = [archive[f"weight_{i}"] for i in range(count)]
+    except FileNotFoundError:
+        raise
+    except (_NotAModelFile, zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as error:
+        raise ValueError(f"{path!r} is not a readable nn weights file (truncated, corrupt, or "
+                         f"not written by save_weights): {error}") from error
+    try:
+        model.set_weights(weights)
+    except ValueError as error:
+        raise ValueError(f"{path!r} holds weights that do not fit the model: {error}") from error
+
+
+def _write_atomically(path, arrays):
+    """``np.savez`` to a temporary name in the same directory, then renamed over ``path``:
+    an interrupted write never leaves a half-written file, and the old file survives."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
