@@ -458,10 +458,12 @@ def _roc(labels, scores, drop_intermediate, what="y_true"):
 def roc_curve(y_true, y_score, drop_intermediate=True):
     """The receiver operating characteristic: true against false positive rate, per threshold.
 
-    y_true: (n,) labels 0/1     y_score: (n,) probabilities of class 1
-    Predicting 1 when y_score >= t gives, at each distinct score t (decreasing),
+    y_true: (n,) labels 0/1, y_score: (n,) probabilities of class 1. Predicting 1 when
+    y_score >= t gives, at each distinct score t (decreasing)::
+
         fpr(t) = FP(t) / #negatives      tpr(t) = TP(t) / #positives
-    returns fpr, tpr, thresholds: (m + 1,); the first point (0, 0) has threshold inf.
+
+    It returns fpr, tpr, thresholds: (m + 1,); the first point (0, 0) has threshold inf.
     Tied scores make one point (a diagonal step), and drop_intermediate=True drops points
     that lie midway on a straight segment: the conventions of scikit-learn's roc_curve.
 
@@ -507,10 +509,10 @@ def roc_auc_score(y_true, y_score, average="macro"):
     """Area under the ROC curve: the probability that a random positive outscores a random
     negative (ties counting 1/2).
 
-    y_true: (n,) labels 0/1 with y_score: (n,) probabilities of class 1  -> float
-    y_true: (n,) labels 0..k-1 with y_score: (n, k) class probabilities  -> one-vs-rest:
-        AUC_j of class j against the rest, scored by column j; average='macro' returns
-        mean_j AUC_j, average=None the (k,) array (scikit-learn's multi_class='ovr').
+    y_true: (n,) labels 0/1 with y_score: (n,) probabilities of class 1 give a float.
+    y_true: (n,) labels 0..k-1 with y_score: (n, k) class probabilities give one-vs-rest
+    scores: AUC_j of class j against the rest, scored by column j; average='macro' returns
+    mean_j AUC_j, average=None the (k,) array (scikit-learn's multi_class='ovr').
     Both classes (every class, one-vs-rest) must occur in y_true.
     """
     _check_average(average)
@@ -537,10 +539,12 @@ def _precision_recall(labels, scores, what="y_true"):
 def precision_recall_curve(y_true, y_score):
     """Precision against recall, per threshold.
 
-    y_true: (n,) labels 0/1     y_score: (n,) probabilities of class 1
-    Predicting 1 when y_score >= t gives, at each distinct score t (increasing),
+    y_true: (n,) labels 0/1, y_score: (n,) probabilities of class 1. Predicting 1 when
+    y_score >= t gives, at each distinct score t (increasing)::
+
         precision(t) = TP(t) / (TP(t) + FP(t))      recall(t) = TP(t) / #positives
-    returns precision, recall: (m + 1,) and thresholds: (m,). The last point (precision
+
+    It returns precision, recall: (m + 1,) and thresholds: (m,). The last point (precision
     1, recall 0) has no threshold; tied scores make one point. These are the conventions of
     scikit-learn's precision_recall_curve; y_true must contain at least one positive.
 
@@ -558,13 +562,15 @@ def precision_recall_curve(y_true, y_score):
 def average_precision_score(y_true, y_score, average="macro"):
     """Average precision: the precisions at the thresholds, each weighted by its gain in recall.
 
+    ::
+
         AP = sum_n (R_n - R_{n-1}) P_n
 
     over the points of precision_recall_curve (step rule, no interpolation, as
     scikit-learn's average_precision_score; not the trapezoidal area, which is optimistic).
-    y_true: (n,) labels 0/1 with y_score: (n,) probabilities of class 1  -> float
-    y_true: (n,) labels 0..k-1 with y_score: (n, k) class probabilities  -> one-vs-rest
-        AP_j; average='macro' returns their mean, average=None the (k,) array.
+    y_true: (n,) labels 0/1 with y_score: (n,) probabilities of class 1 give a float;
+    y_true: (n,) labels 0..k-1 with y_score: (n, k) class probabilities give one-vs-rest
+    AP_j; average='macro' returns their mean, average=None the (k,) array.
     """
     _check_average(average)
     scores = _as_probabilities(y_score)
@@ -662,8 +668,10 @@ def bootstrap_confidence_interval(metric, y_true, y_pred, n_resamples=1000, conf
 
     y_true, y_pred: arrays with the same number n of rows (samples); metric returns a float.
     Draw n_resamples resamples of n rows with replacement (np.random.default_rng(seed), or
-    the Generator given as seed), compute the metric m_b on each, and return
-        (low, high) = the (1 - c)/2 and (1 + c)/2 quantiles of the m_b,   c = confidence.
+    the Generator given as seed), compute the metric m_b on each, and return::
+
+        (low, high) = the (1 - c)/2 and (1 + c)/2 quantiles of the m_b,   c = confidence
+
     The same seed gives the same interval. The interval reflects test-set sampling only
     (not training randomness); with small n it tends to be a little too narrow.
     """
@@ -708,11 +716,13 @@ def mcnemar_test(y_true, y_pred_a, y_pred_b, exact=None):
 
     y_true, y_pred_a, y_pred_b: (n,) integer labels (pass probabilities.argmax(axis=1)).
     Only the discordant samples count: b = #{a right, b wrong}, c = #{a wrong, b right}.
-    Under H0 (equal accuracy) each discordant sample is a fair coin flip, b ~ Bin(b + c, 1/2):
-      exact (when b + c < 25, or exact=True): statistic = min(b, c),
-          pvalue = min(1, 2 sum_{i <= min(b, c)} C(b + c, i) / 2^(b + c))
-      otherwise: statistic = max(|b - c| - 1, 0)^2 / (b + c)  (continuity-corrected),
-          pvalue = P(chi2_1 > statistic) = erfc(sqrt(statistic / 2))
+    Under H0 (equal accuracy) each discordant sample is a fair coin flip, b ~ Bin(b + c, 1/2)::
+
+        exact (when b + c < 25, or exact=True): statistic = min(b, c),
+            pvalue = min(1, 2 sum_{i <= min(b, c)} C(b + c, i) / 2^(b + c))
+        otherwise: statistic = max(|b - c| - 1, 0)^2 / (b + c)  (continuity-corrected),
+            pvalue = P(chi2_1 > statistic) = erfc(sqrt(statistic / 2))
+
     Returns McNemarResult(statistic, pvalue, b, c); with b + c = 0 it is (0, 1, 0, 0).
     """
     if exact not in (None, True, False):
