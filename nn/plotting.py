@@ -1,4 +1,4 @@
-"""Plotting helpers shared by the book's chapters (optional: needs matplotlib).
+"""Plotting and typesetting helpers shared by the book's chapters (plots need matplotlib).
 
 One colour scheme for the whole book: class k is always ``COLORS[k]``, and the
 same colours mark the same optimizer or activation wherever it appears.
@@ -9,8 +9,39 @@ import numpy as np
 COLORS = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000"]
 
 
+#: Unicode superscripts for exponents, and the true minus sign a textbook prints.
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+MINUS = "\u2212"
+
+
+def scientific(value, digits=1):
+    """``value`` as a textbook prints it: ``3.2 × 10⁻⁴``, ``10⁻⁵``, ``−1.5 × 10³``.
+
+    For prose (glue it as ``IPython.display.Markdown(scientific(x))`` and cite it with
+    ``{glue:md}``), never ``3.2e-04``. ``digits`` is the number of decimals of the
+    mantissa; a mantissa of exactly 1 is left out, and exponent 0 prints the plain number.
+    """
+    mantissa, exponent = f"{float(value):.{digits}e}".split("e")
+    exponent = int(exponent)
+    sign, mantissa = (MINUS, mantissa[1:]) if mantissa.startswith("-") else ("", mantissa)
+    if exponent == 0:
+        return sign + mantissa
+    power = "10" + str(exponent).translate(SUPERSCRIPTS)
+    if float(mantissa) == 1.0:
+        return sign + power
+    return f"{sign}{mantissa} \u00d7 {power}"
+
+
 def use_book_style():
-    """Set matplotlib defaults for every figure in the book: size, fonts, colour cycle, grid."""
+    """Set matplotlib defaults for every figure in the book: size, fonts, colours, format.
+
+    In a notebook, figures are also shown as SVG: vector graphics stay sharp at any
+    zoom, and their text keeps its size in points, so a test can check that labels are
+    legible on a phone (``tests/test_book.py``: the smallest font, scaled to the width
+    the figure gets on a 390 px screen, must be at least 8 CSS px). A figure drawn
+    ``width`` inches wide meets that floor at 11 pt up to about 6.8 inches; a wider
+    one needs a proportionally larger font (``font.size`` of about 1.65 * width).
+    """
     import matplotlib as mpl
 
     mpl.rcParams.update({
@@ -25,7 +56,24 @@ def use_book_style():
         "font.size": 11,
         "legend.frameon": False,
         "image.cmap": "viridis",
+        # Text as outlines (the page need not have DejaVu Sans), and the same bytes
+        # for the same figure on every run, so a re-executed chapter diffs cleanly.
+        "svg.fonttype": "path",
+        "svg.hashsalt": "nn-from-scratch",
     })
+    _show_figures_as_svg()
+
+
+def _show_figures_as_svg():
+    """In an IPython kernel, display figures (and glued figures) as SVG, without a date."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    set_matplotlib_formats("svg", metadata={"Date": None})
 
 
 def plot_decision_boundary(ax, predict, x, y, resolution=200, padding=0.5):

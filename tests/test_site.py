@@ -17,11 +17,19 @@ page listed in ``_toc.yml``:
 - the Binder and Colab launch links open this chapter's notebook in the repository set in
   ``_config.yml``; repository, issue, download (.ipynb) and copy buttons are there;
 - the page does not scroll sideways on a phone-sized screen;
+- reading it (test_reading, at 1280 px and at 390 px): no code cell scrolls sideways at
+  1280 px; no code cell a reader can see only glues or asserts, or glues; no code comment
+  cites an internal equation label; no display equation is wider than its box at 1280 px
+  or cut beside its number at 390 px; no inline formula runs past the text column out of
+  reach at 390 px; every figure has alt text and, at 390 px, labels of at least 8 CSS px
+  (measured from the SVG's glyph sizes and the width it is shown at); no number in
+  computer format (1.65e+00) in the prose; no table wider than the column at 1280 px;
+  no error in the browser's console;
 - following "next" from the front page visits every page in TOC order; the search page
   finds a chapter; every internal link and anchor resolves.
 
-Screenshots of the front page (desktop and phone) and of the MNIST chapter are saved in
-``_build/screenshots/``.
+Screenshots of the front page (desktop and phone), of the MNIST chapter, and of every page
+at both widths (``<page>-1280.png``, ``<page>-390.png``) are saved in ``_build/screenshots/``.
 
 Run alone with ``pytest -m browser tests/test_site.py``; ``.ci/run`` builds the book first,
 so this test never builds it twice. Environment:
@@ -39,6 +47,7 @@ so this test never builds it twice. Environment:
 """
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import mimetypes
@@ -55,6 +64,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
+from test_book import MIN_LABEL_PX, SVG_GLYPH_SCALE, SVG_WIDTH, is_plumbing, statements
 
 pytestmark = pytest.mark.browser
 
@@ -326,8 +336,11 @@ class Visit:
             self.context.route(re.compile(r"^https?://[^/]+/.*mathjax@?3[^/]*/es5/"), _serve_mathjax)
         self.page = self.context.new_page()
         self.local_failures = []
+        self.console_errors = []
         self.page.on("response", self._on_response)
         self.page.on("requestfailed", self._on_request_failed)
+        self.page.on("console", self._on_console)
+        self.page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
 
     def _record(self, url, reason):
         if url.startswith(self.site) or urlsplit(url).hostname in ("127.0.0.1", "localhost"):
@@ -344,6 +357,11 @@ class Visit:
 
     def _on_request_failed(self, request):
         self._record(request.url, request.failure or "failed")
+
+    def _on_console(self, message):
+        # A resource that failed to load is recorded (and judged) by _record already.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.console_errors.append(message.text[:200])
 
     def open(self, url):
         response = self.page.goto(url, wait_until="load")
@@ -467,6 +485,59 @@ SIDEWAYS_OVERFLOW = """() => {
     return {scrollWidth: document.documentElement.scrollWidth, width, culprits};
 }"""
 
+
+READING = """() => {
+    // What a reader meets in the text: call after MathJax has typeset and REVEAL_HIDDEN.
+    const article = document.querySelector('article.bd-article');
+    const shown = e => e.getClientRects().length > 0;
+    const snippet = e => e.textContent.replace(/\\s+/g, ' ').trim().slice(0, 70);
+    const scrolls = e => e.scrollWidth > e.clientWidth + 1;
+    const column = article.getBoundingClientRect();
+    const inScroller = e => {
+        for (let a = e.parentElement; a && a !== article; a = a.parentElement) {
+            const overflow = getComputedStyle(a).overflowX;
+            if ((overflow === 'auto' || overflow === 'scroll') && a.clientWidth <= column.width + 1) return true;
+        }
+        return false;
+    };
+    const codeCells = [...article.querySelectorAll('div.cell div.cell_input pre')].filter(shown)
+        .map(e => ({text: e.textContent, scrolls: scrolls(e),
+                    longest: Math.max(...e.textContent.split('\\n').map(line => line.length))}));
+    const displays = [], cut = [];
+    for (const c of article.querySelectorAll('div.math mjx-container[display="true"]')) {
+        if (!shown(c)) continue;
+        const math = c.querySelector('mjx-math').getBoundingClientRect();
+        if (math.width <= c.clientWidth + 1) continue;
+        const number = c.closest('div.math').querySelector(':scope > .eqno');
+        const label = number ? number.textContent.replace('#', '').trim() : '';
+        displays.push(`${label || '(unnumbered)'} ${Math.round(math.width)} px in ${c.clientWidth} px`);
+        if (number) {
+            const n = number.getBoundingClientRect(), box = c.getBoundingClientRect();
+            if (n.bottom > box.top + 1 && n.top < box.bottom - 1) cut.push(label);
+        }
+    }
+    const inline = [...article.querySelectorAll('mjx-container:not([display="true"])')]
+        .filter(c => shown(c) && !c.closest('table, .cell_output'))
+        .filter(c => c.getBoundingClientRect().right > column.right + 1 && !inScroller(c))
+        .map(c => `${snippet(c.closest('p, li, dd') || c)}`);
+    const figures = [...article.querySelectorAll('img')]
+        .filter(img => new URL(img.src).pathname.includes('/_images/'))
+        .map(img => ({src: img.src, alt: img.getAttribute('alt') || '',
+                      width: img.getBoundingClientRect().width}));
+    const numbers = [];
+    const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT, {acceptNode: node =>
+        // (API entries, dl.py, state Python defaults such as epsilon=1e-07 as Python writes them.)
+        node.parentElement.closest('pre, code, .math, mjx-container, script, style, .cell_output, .highlight, dl.py')
+            ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const m of node.textContent.matchAll(/(?<![\\w.])-?\\d+(?:\\.\\d+)?e[+-]?\\d+\\b/g)) numbers.push(m[0]);
+    }
+    const tables = [...article.querySelectorAll('table')].filter(shown)
+        .filter(t => t.getBoundingClientRect().width > column.width + 1)
+        .map(t => `${Math.round(t.getBoundingClientRect().width)} px: ${snippet(t).slice(0, 40)}`);
+    return {codeCells, displays, cut, inline, figures, numbers, tables,
+            columnWidth: Math.round(column.width)};
+}"""
 
 # --- The tests ----------------------------------------------------------------------------
 
@@ -675,3 +746,80 @@ def test_internal_links_resolve():
             elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in parse(target).ids:
                 broken.append(f"{page}: {href} (no anchor)")
     assert not broken, "broken internal links:\n  " + "\n  ".join(broken)
+
+
+# --- Reading: code, equations, figures and text as the reader meets them ------------------
+
+WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
+ALT_IS_A_PATH = re.compile(r"^[\w./-]*\.(png|svg|jpe?g|gif)$|^[0-9a-f]{16,}", re.I)
+LABEL_IN_COMMENT = re.compile(r"#.*\beq-[\w-]+")
+
+
+def _svg_label_px(svg_text, shown_width):
+    """The smallest text of an SVG figure (matplotlib draws glyphs of s pt with
+    scale(s/100 -s/100)) in CSS px, when the figure is shown `shown_width` px wide."""
+    width = SVG_WIDTH.search(svg_text)
+    sizes = [100 * float(scale) for scale in SVG_GLYPH_SCALE.findall(svg_text)]
+    if not width or not sizes:
+        return None
+    return min(sizes) * shown_width / float(width.group(1))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("page", PAGES)
+def test_reading(page, width, visit, site):
+    """What the reader sees, at 1280 px and at 390 px: code cells that fit (desktop), no
+    plumbing on show, equations that fit their box (desktop) and are never cut beside their
+    number (phone), no inline formula out of reach, figures with alt text and labels of at
+    least 8 CSS px (phone), typeset numbers, tables that fit (desktop), no console errors.
+    Saves a screenshot of the page at this width in _build/screenshots/."""
+    tab = visit(WIDTHS[width])
+    response = tab.open(site + f"{page}.html")
+    assert response is not None and response.status == 200
+    if static_math(page) and tab.typeset() is None and (REQUIRE_BROWSER or MATHJAX_DIR):
+        pytest.fail("MathJax did not load")
+    tab.page.evaluate(REVEAL_HIDDEN)
+    tab.page.evaluate(MEASURE_FIGURES)  # scrolls every figure into view: all are loaded
+    seen = tab.page.evaluate(READING)
+    problems = []
+
+    def problem(what, items):
+        if items:
+            problems.append(f"{what} ({len(items)}): " + " | ".join(map(str, items[:6])))
+
+    desktop = width == "desktop"
+    if desktop:
+        problem("code cells that scroll sideways",
+                [f"{cell['longest']} characters: {cell['text'][:50]!r}"
+                 for cell in seen["codeCells"] if cell["scrolls"]])
+        plumbing, comments = [], []
+        for cell in seen["codeCells"]:
+            body = statements(cell["text"])
+            if body and all(is_plumbing(statement) for statement in body):
+                plumbing.append(cell["text"][:50])
+            elif body and any(is_plumbing(s) and not isinstance(s, ast.Assert) for s in body):
+                plumbing.append("glue in " + cell["text"][:50])
+            comments += LABEL_IN_COMMENT.findall(cell["text"])
+        problem("code cells readers see that only glue or assert, or that glue", plumbing)
+        problem("code comments citing an internal label, not the printed number", comments)
+        problem("display equations wider than their box", seen["displays"])
+        problem("numbers in computer format", seen["numbers"])
+        problem("tables wider than the column", seen["tables"])
+    else:
+        problem("display equations cut beside their number", seen["cut"])
+        problem("inline formulas past the text column, out of reach", seen["inline"])
+        small = []
+        for figure in seen["figures"]:
+            if not figure["src"].endswith(".svg"):
+                small.append(f"{figure['src'].rsplit('/', 1)[-1]} is not SVG (labels unmeasurable)")
+                continue
+            label = _svg_label_px(tab.page.request.get(figure["src"]).text(), figure["width"])
+            if label is not None and label < MIN_LABEL_PX:
+                small.append(f"{figure['src'].rsplit('/', 1)[-1]}: {label:.1f} px")
+        problem(f"figures with labels under {MIN_LABEL_PX:g} CSS px", small)
+    problem("figures without alt text",
+            [f["src"].rsplit("/", 1)[-1] for f in seen["figures"]
+             if len(f["alt"].split()) < 3 or ALT_IS_A_PATH.match(f["alt"])])
+    problem("console errors", tab.console_errors)
+    _save_screenshot(tab.page, f"{Path(page).name}-{WIDTHS[width]['width']}.png")
+    assert not problems, f"{page} at {WIDTHS[width]['width']} px:\n  " + "\n  ".join(problems)
