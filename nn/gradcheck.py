@@ -5,8 +5,8 @@ For f(x) with upstream gradient g, the analytic gradient backward(g) must match:
     df/dx_i ~ (sum(g * f(x + h e_i)) - sum(g * f(x - h e_i))) / (2 h)
 
 whose truncation error is O(h^2) while the rounding error of f grows like
-``eps |f| / h``; h = 1e-5 balances the two in float64 (eps ~ 1e-16).  Run checks
-in float64: in float32 (eps ~ 1e-7) the rounding error swamps the comparison.
+``eps |f| / h``; ``h = 1e-5`` balances the two in float64 (``eps ~ 1e-16``).  Run
+checks in float64: in float32 (``eps ~ 1e-7``) the rounding error swamps the comparison.
 """
 import numpy as np
 

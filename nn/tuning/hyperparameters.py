@@ -15,7 +15,7 @@ and returns its value for the current trial.  Outside a search (a fresh
     Fixed(name, value)                   always value (not tuned)
 
 Log sampling draws ``exp(u)`` with ``u`` uniform in ``[log min, log max]``, so
-each decade is equally likely: 1e-4..1e-3 as often as 1e-2..1e-1.  A tuner picks
+each decade is equally likely: ``1e-4..1e-3`` as often as ``1e-2..1e-1``.  A tuner picks
 the values; the entries only say how to draw one (``random_value(rng)``) and which
 values a grid visits (``grid_values()``).
 """
