@@ -23,7 +23,8 @@ page listed in ``_toc.yml``:
   or cut beside its number at 390 px; no inline formula runs past the text column out of
   reach at 390 px; every figure has alt text and, at 390 px, labels of at least 8 CSS px
   (measured from the SVG's glyph sizes and the width it is shown at); no number in
-  computer format (1.65e+00) in the prose; no table wider than the column at 1280 px;
+  computer format (1.65e+00) in the prose; glued values in the weight of the text around
+  them (not myst-nb's bold); no table wider than the column at 1280 px;
   no error in the browser's console;
 - following "next" from the front page visits every page in TOC order; the search page
   finds a chapter; every internal link and anchor resolves.
@@ -535,7 +536,11 @@ READING = """() => {
     const tables = [...article.querySelectorAll('table')].filter(shown)
         .filter(t => t.getBoundingClientRect().width > column.width + 1)
         .map(t => `${Math.round(t.getBoundingClientRect().width)} px: ${snippet(t).slice(0, 40)}`);
-    return {codeCells, displays, cut, inline, figures, numbers, tables,
+    // Glued values are set like the text around them: myst-nb's default makes them bold.
+    const boldGlue = [...article.querySelectorAll('span.pasted-text')].filter(shown)
+        .filter(e => getComputedStyle(e).fontWeight !== getComputedStyle(e.parentElement).fontWeight)
+        .map(e => `${e.textContent.trim()} in "${snippet(e.parentElement).slice(0, 50)}"`);
+    return {codeCells, displays, cut, inline, figures, numbers, tables, boldGlue,
             columnWidth: Math.round(column.width)};
 }"""
 
@@ -805,6 +810,7 @@ def test_reading(page, width, visit, site):
         problem("display equations wider than their box", seen["displays"])
         problem("numbers in computer format", seen["numbers"])
         problem("tables wider than the column", seen["tables"])
+        problem("glued values set in another weight than their text", seen["boldGlue"])
     else:
         problem("display equations cut beside their number", seen["cut"])
         problem("inline formulas past the text column, out of reach", seen["inline"])
