@@ -14,7 +14,9 @@ different runs are not comparable, and this machine is shared and noisy):
    methods timed: the input projection (forward gather and backward dW, db), the
    forward steps, the backward steps (the reverse loop and dU), the optimizer, the rest
    (Dense, the loss, batching);
-3. the peak resident memory of a fresh process training one epoch, each library;
+3. the memory of a fresh process training one epoch, each library: resident after
+   loading the data (631 MB of one-hot windows), the peak while training (the peak is
+   reset after loading), and the difference, the training's own;
 4. the embedding gradient's scatter-add: np.add.at against nn's sort-and-reduceat.
 
     python benchmarks/rnn_speed.py [--rounds 3] [--chars 200000] [--json PATH]
@@ -155,15 +157,36 @@ def where_the_time_goes(x, y):
     return total, spent
 
 
+def _status_mb(field):
+    """A memory figure of this process from /proc/self/status (Linux), in MB."""
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+
+def reset_peak_memory_mb():
+    """This process's resident MB now, with its peak (VmHWM) reset to it (Linux: writing 5
+    to /proc/self/clear_refs), so that a later VmHWM is the peak from here on: loading the
+    data, whose one-hot windows peak above the training, then does not count."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+    return _status_mb("VmRSS")
+
+
 def peak_memory_mb(library, chars):
-    """Peak RSS of a fresh process that loads the data and trains one epoch."""
-    code = (f"import sys, resource; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+    """Memory of a fresh process that loads the data and trains one epoch, in MB: resident
+    after loading, the peak while training, and their difference (the training's own)."""
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
             f"import rnn_speed as b; x, y = b.load({chars}); "
             f"trainer = b.{'NNTrainer' if library == 'nn' else 'TorchTrainer'}(x, y); "
-            "trainer.epoch(); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "loaded = b.reset_peak_memory_mb(); trainer.epoch(); "
+            "print(loaded, b._status_mb('VmHWM'))")
     output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                             text=True).stdout
-    return int(output.split()[-1]) / 1024
+    loaded, peak = map(float, output.split()[-2:])
+    return {"after loading": loaded, "peak while training": peak,
+            "training's own": peak - loaded}
 
 
 def scatter_add_times(repeats=20):
@@ -242,8 +265,9 @@ def main():
     rows.append((f"nn epoch, profiled ({total:.2f} s):", ""))
     rows += [(f"  {label}", f"{seconds:.2f} s ({seconds / total:.0%})")
              for label, seconds in spent.items()]
-    rows += [(f"peak RSS, one epoch in a fresh process, {name}", f"{mb:.0f} MB")
-             for name, mb in memory.items()]
+    rows += [(f"memory of one epoch in a fresh process, {name}",
+              ", ".join(f"{label} {mb:,.0f} MB" for label, mb in figures.items()))
+             for name, figures in memory.items()]
     for size, timings in scatter.items():
         rows.append((f"scatter-add {size}", ", ".join(f"{name} {seconds * 1e3:.2f} ms"
                                                       for name, seconds in timings.items())))
