@@ -7,8 +7,10 @@ on one machine (numbers from different runs are not comparable, and these machin
 noisy):
 
 1. one training epoch, nn through Sequential.fit and PyTorch with the same thread count
-   (torch.set_num_threads), a short warm-up first, then epochs interleaved, median;
-2. the ratio nn / PyTorch;
+   (torch.set_num_threads), each in a process of its own (benchmarks/workers.py: in one
+   process the two slow each other down), a short warm-up first, then epochs taken in
+   turn, one library computing at a time; the median of each;
+2. the ratio nn / PyTorch, the median of the rounds' ratios;
 3. where nn's epoch goes: the pieces of one training step (im2col, the matrix products,
    col2im's slice additions, bias and ReLU, pooling, the dense end of the network and the
    loss, Adam's update) timed on one batch with time.perf_counter loops (median of
@@ -41,6 +43,7 @@ from nn.datasets import mnist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mnist_speed import gemm_peak, machine  # noqa: E402
+from workers import time_epochs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZE = 128
@@ -88,6 +91,9 @@ class NNTrainer:
         self.model.fit(self.x if x is None else x, self.y if y is None else y,
                        batch_size=BATCH_SIZE, epochs=1, verbose=0)
 
+    def warm_up(self):
+        self.epoch(self.x[:WARMUP_IMAGES], self.y[:WARMUP_IMAGES])
+
 
 # --------------------------------------------------------------------------- torch
 def torch_model(torch):
@@ -127,23 +133,12 @@ class TorchTrainer:
         self.epoch(self.x[:WARMUP_IMAGES], self.y[:WARMUP_IMAGES])
 
 
-def nn_warm_up(trainer):
-    trainer.epoch(trainer.x[:WARMUP_IMAGES], trainer.y[:WARMUP_IMAGES])
+def trainer(name, subset):
+    """A worker's trainer (benchmarks/workers.py): loads the images in its own process."""
+    return (NNTrainer if name == "nn" else TorchTrainer)(*load(subset))
 
 
 # ------------------------------------------------------------------- measurements
-def time_epochs(trainers, rounds):
-    """A short warm-up each (20 batches), then ``rounds`` epochs each, interleaved."""
-    for trainer in trainers:
-        trainer.warm_up() if hasattr(trainer, "warm_up") else nn_warm_up(trainer)
-    times = {trainer.name: [] for trainer in trainers}
-    for _ in range(rounds):
-        for trainer in trainers:
-            start = time.perf_counter()
-            trainer.epoch()
-            times[trainer.name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}, times
-
 
 def median_time(function, repeats=15):
     """Median seconds of ``function()`` over ``repeats`` calls, after one untimed call."""
@@ -276,14 +271,15 @@ def main():
     memory = {"nn": peak_memory_mb("nn", args.subset)}
     if results["machine"]["torch"]:
         memory["torch"] = peak_memory_mb("torch", args.subset)
-    x, y = load(args.subset)
-    n_images = len(x)
-    trainers = [NNTrainer(x, y)]
+    makers = {"nn": (trainer, ("nn", args.subset))}
     if results["machine"]["torch"]:
-        trainers.append(TorchTrainer(x, y))
+        makers["torch"] = (trainer, ("torch", args.subset))
     else:
         print("torch is not installed: skipping the PyTorch comparison (pip install torch==2.13.0)")
-    epoch, all_times = time_epochs(trainers, args.rounds)
+    all_times = time_epochs(makers, args.rounds)
+    epoch = {name: statistics.median(values) for name, values in all_times.items()}
+    x, y = load(args.subset)
+    n_images = len(x)
 
     batches = -(-n_images // BATCH_SIZE)
     pieces, gemm_seconds = step_pieces(nn_model(), x[:BATCH_SIZE], y[:BATCH_SIZE])
@@ -299,8 +295,11 @@ def main():
     rows = [(f"epoch of {n_images:,} images, {name} (median of {args.rounds})", f"{seconds:.2f} s")
             for name, seconds in epoch.items()]
     if "torch" in epoch:
-        rows.append(("nn / torch, epoch time", f"{epoch['nn'] / epoch['torch']:.2f}  "
-                                               "(target <= 1.00)"))
+        ratios = [a / b for a, b in zip(all_times["nn"], all_times["torch"])]
+        results["ratios"] = ratios
+        rows.append(("nn / torch, epoch time (median of the rounds' ratios)",
+                     f"{statistics.median(ratios):.2f}  (rounds: "
+                     f"{', '.join(f'{r:.2f}' for r in ratios)}; target <= 1.00)"))
     rows.append(("where nn's epoch goes (one batch timed, times batches):", ""))
     rows += [(f"  {piece}", f"{seconds:.2f} s") for piece, seconds in per_epoch.items()]
     accounted = sum(per_epoch.values())

@@ -23,6 +23,7 @@ Prints the machine, a plain-text table, and writes the same numbers as JSON.
     python benchmarks/mnist_speed.py [--rounds 5] [--book] [--json PATH]
 """
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -218,11 +219,12 @@ class TorchTrainer:
 
 
 def torch_version():
+    """torch's version, read from its metadata: importing torch into a process slows
+    NumPy's matrix products in it (benchmarks/workers.py), so only a worker imports it."""
     try:
-        import torch
-    except ImportError:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
         return None
-    return torch.__version__
 
 
 # ------------------------------------------------------------------- measurements

@@ -8,8 +8,10 @@ different runs are not comparable, and this machine is shared and noisy):
 
 1. one training epoch with nn (Sequential.fit) and with PyTorch (torch.nn.LSTM, same
    thread count, the same arithmetic: cross-entropy from the logits, RMSprop with the
-   same hyperparameters), after a warm-up, epochs interleaved: the median of each and
-   of the per-round ratio nn / torch;
+   same hyperparameters), each in a process of its own (benchmarks/workers.py: in one
+   process the two slow each other down), after a warm-up epoch, epochs taken in turn,
+   one library computing at a time: the median of each and of the per-round ratio
+   nn / torch;
 2. where nn's epoch goes, from one more epoch with the LSTM's and the optimizer's
    methods timed: the input projection (forward gather and backward dW, db), the
    forward steps, the backward steps (the reverse loop and dU), the optimizer, the rest
@@ -36,6 +38,10 @@ import numpy as np
 import nn
 from nn.datasets import tinyshakespeare
 from nn.layers.embedding import scatter_add_rows
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mnist_speed import torch_version  # noqa: E402
+from workers import time_epochs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MAXLEN, STEP, UNITS, BATCH_SIZE, LEARNING_RATE = 40, 3, 128, 128, 0.01
@@ -74,6 +80,9 @@ class NNTrainer:
     def epoch(self):
         self.model.fit(self.x, self.y, batch_size=BATCH_SIZE, epochs=1, verbose=0)
 
+    def warm_up(self):
+        self.epoch()
+
 
 # --------------------------------------------------------------------------- torch
 class TorchTrainer:
@@ -102,13 +111,13 @@ class TorchTrainer:
             functional.cross_entropy(self.dense(outputs[:, -1]), self.y[index]).backward()
             self.optimizer.step()
 
+    def warm_up(self):
+        self.epoch()
 
-def torch_version():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch.__version__
+
+def trainer(name, chars):
+    """A worker's trainer (benchmarks/workers.py): loads the windows in its own process."""
+    return (NNTrainer if name == "nn" else TorchTrainer)(*load(chars))
 
 
 # ------------------------------------------------------------------- measurements
@@ -116,17 +125,6 @@ def _timed(function):
     start = time.perf_counter()
     function()
     return time.perf_counter() - start
-
-
-def time_epochs(trainers, rounds):
-    """One warm-up epoch each, then `rounds` timed epochs each, interleaved."""
-    for trainer in trainers:
-        trainer.epoch()
-    times = {trainer.name: [] for trainer in trainers}
-    for _ in range(rounds):
-        for trainer in trainers:
-            times[trainer.name].append(_timed(trainer.epoch))
-    return times
 
 
 def where_the_time_goes(x, y):
@@ -237,18 +235,18 @@ def main():
 
     results = {"machine": machine(), "threads": THREADS}
     print("Machine: " + ", ".join(f"{key} {value}" for key, value in results["machine"].items()))
-    x, y = load(args.chars)
-    print(f"{len(x):,} windows of {MAXLEN} characters, vocabulary {x.shape[-1]}, "
-          f"{-(-len(x) // BATCH_SIZE)} batches of {BATCH_SIZE} an epoch")
-    trainers = [NNTrainer(x, y)]
+    makers = {"nn": (trainer, ("nn", args.chars))}
     if results["machine"]["torch"]:
-        trainers.append(TorchTrainer(x, y))
+        makers["torch"] = (trainer, ("torch", args.chars))
     else:
         print("torch is not installed: skipping the PyTorch comparison (pip install torch)")
-    times = time_epochs(trainers, args.rounds)
+    times = time_epochs(makers, args.rounds)
     median = {name: statistics.median(values) for name, values in times.items()}
+    x, y = load(args.chars)  # after the workers have gone: 631 MB of windows each
+    print(f"{len(x):,} windows of {MAXLEN} characters, vocabulary {x.shape[-1]}, "
+          f"{-(-len(x) // BATCH_SIZE)} batches of {BATCH_SIZE} an epoch")
     total, spent = where_the_time_goes(x, y)
-    memory = {trainer.name: peak_memory_mb(trainer.name, args.chars) for trainer in trainers}
+    memory = {name: peak_memory_mb(name, args.chars) for name in makers}
     scatter = scatter_add_times()
     results.update({"epoch_seconds": times, "median_epoch_seconds": median,
                     "profiled_epoch_seconds": total, "profile": spent, "peak_rss_mb": memory,
