@@ -230,14 +230,17 @@ class Recurrent(Layer):
         steps, batch, width = grad_projected.shape
         flat = grad_projected.reshape(steps * batch, width)
         kernel = self.params["kernel"]
-        if self.input_ids is not None:  # x one-hot: x^T dp is a sum of rows per id
-            inputs_t = np.zeros((kernel.shape[0], steps * batch), self.dtype)  # x^T, rebuilt
-            inputs_t[self.input_ids, np.arange(steps * batch)] = 1
-            np.matmul(inputs_t, flat, out=self.grads["kernel"])
+        grad_kernel = self.grads["kernel"]
+        if self.input_ids is not None:  # x one-hot: row v of x^T dp is the sum of the rows
+            ids = self.input_ids        # of dp whose id is v (a third of the time of x^T dp
+            grad_kernel[...] = 0        # as a matrix product with 62 ids and 5,120 rows)
+            for v in np.flatnonzero(np.bincount(ids, minlength=len(kernel))):
+                flat.compress(ids == v, axis=0).sum(axis=0, out=grad_kernel[v])
         else:
-            np.matmul(self.inputs.T, flat, out=self.grads["kernel"])
-        if self.use_bias:
-            self._input_bias_grad()[...] = flat.sum(axis=0)
+            np.matmul(self.inputs.T, flat, out=grad_kernel)
+        if self.use_bias:  # db = sum of the rows of dp: for a one-hot x, of the rows of dW
+            rows = flat if self.input_ids is None else grad_kernel
+            self._input_bias_grad()[...] = rows.sum(axis=0)
         if not self.needs_input_grad:
             return None
         grad_input = (flat @ kernel.T).reshape(steps, batch, -1).transpose(1, 0, 2)
@@ -418,8 +421,8 @@ class LSTM(Recurrent):
         i, f, g, o = (gates[:, :, k * units:(k + 1) * units] for k in range(4))
         # The local derivatives that do not depend on the incoming gradient, all steps at
         # once, each in two passes from what the forward pass kept:
-        to_cell = self._buffer("to_cell", (steps, batch, 3, units))   # dc_t/dz_i, _f, _c
-        to_i, to_f, to_g = to_cell[:, :, 0], to_cell[:, :, 1], to_cell[:, :, 2]
+        # (contiguous blocks: a pass that writes a strided view takes twice as long)
+        to_i, to_f, to_g = self._buffer("to_cell", (3, steps, batch, units))  # dc_t/dz_i,_f,_c
         np.subtract(written, np.multiply(written, i, out=to_i), out=to_i)  # g i (1 - i)
         np.subtract(kept, np.multiply(kept, f, out=to_f), out=to_f)        # c_{t-1} f (1 - f)
         np.subtract(i, np.multiply(written, g, out=to_g), out=to_g)        # i (1 - g^2)
@@ -441,7 +444,8 @@ class LSTM(Recurrent):
             grad_c += np.multiply(grad_h, cell_to_h[t], out=product)          # e_t
             dz = grad_z[t]
             np.multiply(grad_h, to_output[t], out=dz[:, 3 * units:])          # dz_o
-            np.multiply(grad_c[:, None], to_cell[t], out=dz.reshape(batch, 4, units)[:, :3])
+            for k, to_gate in enumerate((to_i, to_f, to_g)):                  # dz_i, _f, _c
+                np.multiply(grad_c, to_gate[t], out=dz[:, k * units:(k + 1) * units])
             grad_c *= f[t]                                                    # e_{t-1}
             np.matmul(dz, recurrent_kernel.T, out=grad_h)                     # g_{t-1}
         np.matmul(hidden[:-1].reshape(-1, units).T, grad_z.reshape(-1, 4 * units),
