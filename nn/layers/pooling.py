@@ -82,6 +82,15 @@ class Pooling2D(Layer):
         n, height, width, channels = self.inputs.shape
         return np.zeros((n, height + top + bottom, width + left + right, channels), like.dtype)
 
+    def uncovered_zeroed(self, like):
+        """For tiling windows: an input-shaped array, zero only in the rows and columns at
+        the bottom and right that no window covers (the rest is for backward to write)."""
+        (ho, wo), (ph, pw) = self.out_shape, self.pool_size
+        grad = np.empty(self.inputs.shape, like.dtype)
+        grad[:, ho * ph:] = 0
+        grad[:, :, wo * pw:] = 0
+        return grad
+
     def crop(self, padded):
         """The part of a padded array that lies over the input image."""
         (top, _), (left, _) = self.pads
@@ -127,14 +136,22 @@ class MaxPooling2D(Pooling2D):
         return self.outputs
 
     def backward(self, grad_output):
+        if self.tiles:  # each pixel in at most one window: write the views, do not add
+            grad_input = self.uncovered_zeroed(grad_output)
+            grads = self.offsets(grad_input)
+            remaining = grad_output.copy()  # the gradient of windows whose maximum is not found
+            for grad, take in zip(grads[:0:-1], self.takes[::-1]):  # offsets t = last, ..., 1
+                remaining -= np.multiply(remaining, take, out=grad)
+            grads[0][...] = remaining  # no later offset beat offset 0
+            return grad_input
         grad_padded = self.zeros_padded(grad_output)
         grads = self.offsets(grad_padded)  # views: adding to them adds to grad_padded
-        remaining = grad_output.copy()  # the gradient of windows whose maximum is not found
-        for grad, take in zip(grads[:0:-1], self.takes[::-1]):  # offsets t = last, ..., 1
+        remaining = grad_output.copy()
+        for grad, take in zip(grads[:0:-1], self.takes[::-1]):
             claimed = remaining * take
             grad += claimed
             remaining -= claimed
-        grads[0] += remaining  # no later offset beat offset 0
+        grads[0] += remaining
         return self.crop(grad_padded)
 
 
