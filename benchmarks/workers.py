@@ -20,15 +20,16 @@ import traceback
 
 
 def _serve(connection, make_trainer, args):
-    """The worker: build and warm up a trainer, then time one epoch per request."""
+    """The worker: build and warm up a trainer, then time one method call per request."""
     try:
         trainer = make_trainer(*args)
         trainer.warm_up()
         connection.send(("ready", None))
-        while connection.recv():
+        while (request := connection.recv()) is not None:
+            method, arguments = request
             start = time.perf_counter()
-            trainer.epoch()
-            connection.send(("epoch", time.perf_counter() - start))
+            getattr(trainer, method)(*arguments)
+            connection.send(("seconds", time.perf_counter() - start))
     except Exception:  # the parent raises it, with the worker's traceback
         connection.send(("error", traceback.format_exc()))
 
@@ -40,35 +41,65 @@ def _receive(name, connection):
     return value
 
 
-def time_epochs(makers, rounds, pause=1.0):
-    """Seconds of ``rounds`` epochs of each trainer, interleaved, one process each.
+class Workers:
+    """One process per trainer, for timing their methods one at a time.
 
     ``makers`` maps a name to ``(function, args)``: ``function(*args)`` (a module-level
-    function, so that it can be sent to the new process) returns an object with
-    ``warm_up()`` and ``epoch()``. Trainers are built and warmed up one after another,
-    then timed in turn. Returns ``{name: [seconds of round 1, round 2, ...]}``.
+    function, so that it can be sent to the new process) returns an object with a
+    ``warm_up()`` method and the methods to be timed. The trainers are built and warmed up
+    one after another when the ``with`` block starts; the processes end with it.
     """
-    context = multiprocessing.get_context("spawn")
-    workers = {}
-    try:
-        for name, (function, args) in makers.items():
-            connection, child = context.Pipe()
-            process = context.Process(target=_serve, args=(child, function, args),
-                                      name=f"{name} trainer", daemon=True)
-            process.start()
-            workers[name] = process, connection
-            _receive(name, connection)  # built and warmed up before the next starts
-        times = {name: [] for name in workers}
+
+    def __init__(self, makers, pause=1.0):
+        self.makers, self.pause, self.workers = makers, pause, {}
+
+    def __enter__(self):
+        context = multiprocessing.get_context("spawn")
+        try:
+            for name, (function, args) in self.makers.items():
+                connection, child = context.Pipe()
+                process = context.Process(target=_serve, args=(child, function, args),
+                                          name=f"{name} trainer", daemon=True)
+                process.start()
+                self.workers[name] = process, connection
+                _receive(name, connection)  # built and warmed up before the next starts
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def time(self, name, method, *args):
+        """Seconds of ``trainer.method(*args)`` in the worker ``name``, after a pause in
+        which every other worker is idle."""
+        connection = self.workers[name][1]
+        time.sleep(self.pause)
+        connection.send((method, args))
+        return _receive(name, connection)
+
+    def rounds(self, rounds, method, *args, names=None):
+        """``{name: [seconds of round 1, round 2, ...]}`` of ``method(*args)``, the workers
+        (all, or ``names``) taking turns within each round."""
+        names = list(self.workers) if names is None else names
+        times = {name: [] for name in names}
         for _ in range(rounds):
-            for name, (_, connection) in workers.items():
-                time.sleep(pause)
-                connection.send(True)
-                times[name].append(_receive(name, connection))
+            for name in names:
+                times[name].append(self.time(name, method, *args))
         return times
-    finally:
-        for process, connection in workers.values():
+
+    def __exit__(self, *exc_info):
+        for process, connection in self.workers.values():
             if process.is_alive():
-                connection.send(False)
+                try:
+                    connection.send(None)
+                except OSError:  # the worker has gone
+                    pass
             process.join(timeout=30)
             if process.is_alive():
                 process.kill()
+
+
+def time_epochs(makers, rounds, pause=1.0):
+    """Seconds of ``rounds`` epochs of each trainer (``Workers``; each has ``epoch()``),
+    interleaved, one process each: ``{name: [seconds of round 1, round 2, ...]}``."""
+    with Workers(makers, pause) as workers:
+        return workers.rounds(rounds, "epoch")
