@@ -9,19 +9,48 @@ allocators, and each leaves the other's caches and threads in a worse state.
 
 So each trainer is built in a fresh process (multiprocessing's "spawn": the child
 starts a new interpreter and imports only what its trainer needs) and warmed up there.
-The parent then asks the trainers in turn for one epoch each, round after round, with
-a pause between turns so that the last one's threads have gone back to sleep: exactly
-one library computes at any moment, and each round measures both under the same
-conditions of the machine.
+The parent then asks the trainers in turn for one epoch each, round after round (the
+order reversed every other round), with a pause between turns so that the last one's
+threads have gone back to sleep: exactly one library computes at any moment, and each
+round measures both under nearly the same conditions of the machine. Those conditions
+drift on a shared virtual machine (in one run PyTorch's CNN epoch went from 7.1 s to
+13.6 s from one round to the next, and back to 7 s in the next run), so the scripts
+report the median of the rounds' ratios and every round's ratio.
 """
+import ctypes
+import ctypes.util
 import multiprocessing
 import time
 import traceback
+
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
+
+
+def keep_freed_memory():
+    """Make glibc's malloc keep the memory a process frees, instead of giving large blocks
+    back to the kernel and taking them again (each page then faults in afresh).
+
+    By default glibc serves large requests with mmap and returns them with munmap, and
+    trims the heap's free top, under thresholds it adjusts as the program runs. PyTorch
+    allocates its CPU tensors through malloc, so how many page faults its epoch pays
+    depends on where those thresholds happen to settle: on the 2-core machine, one
+    PyTorch CNN epoch took 7.6 s with 0.4 million minor page faults, and the next, in the
+    same process, 11.9 s with 3.6 million. Without mmap (M_MMAP_MAX 0) and without
+    trimming, freed memory is reused and the epoch stays in the fast state. Applied to
+    every worker alike; returns whether it was applied (glibc only).
+    """
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(M_MMAP_MAX, 0) and mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 def _serve(connection, make_trainer, args):
     """The worker: build and warm up a trainer, then time one method call per request."""
     try:
+        keep_freed_memory()
         trainer = make_trainer(*args)
         trainer.warm_up()
         connection.send(("ready", None))
@@ -78,11 +107,12 @@ class Workers:
 
     def rounds(self, rounds, method, *args, names=None):
         """``{name: [seconds of round 1, round 2, ...]}`` of ``method(*args)``, the workers
-        (all, or ``names``) taking turns within each round."""
+        (all, or ``names``) taking turns within each round, in the reverse order every
+        other round (A B, B A, A B, ...), so that each follows the other as often."""
         names = list(self.workers) if names is None else names
         times = {name: [] for name in names}
-        for _ in range(rounds):
-            for name in names:
+        for round_ in range(rounds):
+            for name in (names if round_ % 2 == 0 else names[::-1]):
                 times[name].append(self.time(name, method, *args))
         return times
 

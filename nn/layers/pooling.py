@@ -136,22 +136,22 @@ class MaxPooling2D(Pooling2D):
         return self.outputs
 
     def backward(self, grad_output):
-        if self.tiles:  # each pixel in at most one window: write the views, do not add
-            grad_input = self.uncovered_zeroed(grad_output)
-            grads = self.offsets(grad_input)
-            remaining = grad_output.copy()  # the gradient of windows whose maximum is not found
-            for grad, take in zip(grads[:0:-1], self.takes[::-1]):  # offsets t = last, ..., 1
-                remaining -= np.multiply(remaining, take, out=grad)
-            grads[0][...] = remaining  # no later offset beat offset 0
-            return grad_input
-        grad_padded = self.zeros_padded(grad_output)
-        grads = self.offsets(grad_padded)  # views: adding to them adds to grad_padded
-        remaining = grad_output.copy()
-        for grad, take in zip(grads[:0:-1], self.takes[::-1]):
-            claimed = remaining * take
-            grad += claimed
+        # Windows that tile the image share no pixel: each offset's gradient is written into
+        # its view of an array that is zero only where no window reaches; otherwise the
+        # offsets' gradients are added into zeros.
+        tiles = self.tiles
+        grad_padded = (self.uncovered_zeroed if tiles else self.zeros_padded)(grad_output)
+        grads = self.offsets(grad_padded)  # views: writing or adding to them fills grad_padded
+        remaining = grad_output.copy()  # the gradient of windows whose maximum is not found
+        for grad, take in zip(grads[:0:-1], self.takes[::-1]):  # offsets t = last, ..., 1
+            claimed = np.multiply(remaining, take, out=grad if tiles else None)
+            if not tiles:
+                grad += claimed
             remaining -= claimed
-        grads[0] += remaining
+        if tiles:  # no later offset beat offset 0
+            grads[0][...] = remaining
+        else:
+            grads[0] += remaining
         return self.crop(grad_padded)
 
 
