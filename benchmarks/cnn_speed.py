@@ -11,11 +11,12 @@ noisy):
    process the two slow each other down), a short warm-up first, then epochs taken in
    turn, one library computing at a time; the median of each;
 2. the ratio nn / PyTorch, the median of the rounds' ratios;
-3. where nn's epoch goes: the pieces of one training step (im2col, the matrix products,
-   col2im's slice additions, bias and ReLU, pooling, the dense end of the network and the
-   loss, Adam's update) timed on one batch with time.perf_counter loops (median of
-   repeats) and multiplied by the batches per epoch; what they leave of the measured
-   epoch is Python, batching and the rest;
+3. where nn's epoch goes: first by layer, each layer's forward and backward and Adam's
+   step timed inside one more real epoch in this process; then finer, the pieces of one
+   training step (im2col, the matrix products, col2im's slice additions, bias and ReLU,
+   pooling, the dense end of the network and the loss, Adam's update) timed on one batch
+   with time.perf_counter loops (median of repeats) and multiplied by the batches per
+   epoch; timed alone, on arrays already in cache, they add up to less than the epoch;
 4. nn's GEMM throughput (the FLOPs of the epoch's matrix products over their time) and
    the machine's float32 GEMM peak (a large square matmul);
 5. peak resident memory of an nn and of a PyTorch training epoch, each measured by
@@ -42,8 +43,8 @@ from nn import ops
 from nn.datasets import mnist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mnist_speed import gemm_peak, machine  # noqa: E402
-from workers import time_epochs  # noqa: E402
+from mnist_speed import gemm_peak, machine, time_method  # noqa: E402
+from workers import KEPT, time_epochs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZE = 128
@@ -161,6 +162,27 @@ def gemm_flops_per_batch(n=BATCH_SIZE):
     return 2 * conv_1 + 3 * conv_2 + 3 * dense
 
 
+def layer_times(x, y):
+    """nn's epoch as it runs: the seconds of each layer's forward and backward and of the
+    optimizer's step inside one real epoch (Sequential.fit over x, y), and the epoch's
+    total. Returns ``(total, {part: seconds})``, the rest of the epoch included."""
+    model = nn_model()
+    model.fit(x[:WARMUP_IMAGES], y[:WARMUP_IMAGES], batch_size=BATCH_SIZE, epochs=1, verbose=0)
+    spent = {}
+    for number, layer in enumerate(model.layers, 1):
+        label = f"{number}. {type(layer).__name__}"
+        if getattr(layer, "activation", None) is not None:
+            label += f" ({type(layer.activation).__name__})"
+        for phase in ("forward", "backward"):
+            time_method(spent, f"{label}, {phase}", layer, phase)
+    time_method(spent, "Adam's update", model.optimizer, "step")
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=BATCH_SIZE, epochs=1, verbose=0)
+    total = time.perf_counter() - start
+    spent["the rest (loss, batching, Python)"] = total - sum(spent.values())
+    return total, spent
+
+
 def step_pieces(model, x, y):
     """Seconds per batch of each piece of nn's training step, timed on one batch.
 
@@ -274,6 +296,7 @@ def main():
     makers = {"nn": (trainer, ("nn", args.subset))}
     if results["machine"]["torch"]:
         makers["torch"] = (trainer, ("torch", args.subset))
+        makers[KEPT] = (trainer, ("torch", args.subset), True)
     else:
         print("torch is not installed: skipping the PyTorch comparison (pip install torch==2.13.0)")
     all_times = time_epochs(makers, args.rounds)
@@ -282,12 +305,14 @@ def main():
     n_images = len(x)
 
     batches = -(-n_images // BATCH_SIZE)
+    profiled, parts = layer_times(x, y)
     pieces, gemm_seconds = step_pieces(nn_model(), x[:BATCH_SIZE], y[:BATCH_SIZE])
     per_epoch = {piece: seconds * batches for piece, seconds in pieces.items()}
     peak = gemm_peak()
     flops = gemm_flops_per_batch() * batches
     gemm_gflops = gemm_flops_per_batch() / gemm_seconds / 1e9
     results.update({"images": n_images, "epoch_seconds": epoch, "epoch_seconds_all": all_times,
+                    "profiled_epoch_seconds": profiled, "layer_seconds": parts,
                     "pieces_seconds_per_epoch": per_epoch, "gemm_peak_gflops": peak,
                     "gemm_gflops": gemm_gflops, "gemm_flops_per_epoch": flops,
                     "peak_rss_mb": memory})
@@ -295,12 +320,17 @@ def main():
     rows = [(f"epoch of {n_images:,} images, {name} (median of {args.rounds})", f"{seconds:.2f} s")
             for name, seconds in epoch.items()]
     if "torch" in epoch:
-        ratios = [a / b for a, b in zip(all_times["nn"], all_times["torch"])]
-        results["ratios"] = ratios
-        rows.append(("nn / torch, epoch time (median of the rounds' ratios)",
-                     f"{statistics.median(ratios):.2f}  (rounds: "
-                     f"{', '.join(f'{r:.2f}' for r in ratios)}; target <= 1.00)"))
-    rows.append(("where nn's epoch goes (one batch timed, times batches):", ""))
+        results["ratios"] = {}
+        for name in ("torch", KEPT):
+            ratios = [a / b for a, b in zip(all_times["nn"], all_times[name])]
+            results["ratios"][name] = ratios
+            rows.append((f"nn / {name}, epoch (median of the rounds' ratios)",
+                         f"{statistics.median(ratios):.2f}  (rounds: "
+                         f"{', '.join(f'{r:.2f}' for r in ratios)}; target <= 1.00)"))
+    rows.append((f"nn's epoch by layer, as it runs ({profiled:.2f} s, one more epoch):", ""))
+    rows += [(f"  {part}", f"{seconds:.2f} s ({seconds / profiled:.0%})")
+             for part, seconds in parts.items()]
+    rows.append(("the pieces of a step (one batch timed, times batches):", ""))
     rows += [(f"  {piece}", f"{seconds:.2f} s") for piece, seconds in per_epoch.items()]
     accounted = sum(per_epoch.values())
     rows += [("  sum of the pieces", f"{accounted:.2f} s"),

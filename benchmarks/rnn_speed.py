@@ -24,7 +24,6 @@ different runs are not comparable, and this machine is shared and noisy):
     python benchmarks/rnn_speed.py [--rounds 3] [--chars 200000] [--json PATH]
 """
 import argparse
-import functools
 import json
 import os
 import statistics
@@ -40,8 +39,8 @@ from nn.datasets import tinyshakespeare
 from nn.layers.embedding import scatter_add_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mnist_speed import torch_version  # noqa: E402
-from workers import time_epochs  # noqa: E402
+from mnist_speed import time_method, torch_version  # noqa: E402
+from workers import KEPT, time_epochs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MAXLEN, STEP, UNITS, BATCH_SIZE, LEARNING_RATE = 40, 3, 128, 128, 0.01
@@ -132,24 +131,13 @@ def where_the_time_goes(x, y):
     model = nn_model(x.shape[-1])
     model.fit(x[:BATCH_SIZE], y[:BATCH_SIZE], batch_size=BATCH_SIZE, epochs=1, verbose=0)
     lstm = model.layers[0]
-    spent = dict.fromkeys(["input projection, forward", "input projection, backward",
-                           "forward steps", "backward steps (with dU)", "optimizer"], 0.0)
-
-    def timing(label, method):
-        @functools.wraps(method)
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            result = method(*args, **kwargs)
-            spent[label] += time.perf_counter() - start
-            return result
-        return timed
-
+    spent = {}
     for label, owner, method in [("input projection, forward", lstm, "_project"),
                                  ("input projection, backward", lstm, "_backward_projection"),
                                  ("forward steps", lstm, "_steps"),
                                  ("backward steps (with dU)", lstm, "_backward_steps"),
                                  ("optimizer", model.optimizer, "step")]:
-        setattr(owner, method, timing(label, getattr(owner, method)))
+        time_method(spent, label, owner, method)
     total = _timed(lambda: model.fit(x, y, batch_size=BATCH_SIZE, epochs=1, verbose=0))
     spent["the rest (Dense, loss, batches)"] = total - sum(spent.values())
     return total, spent
@@ -238,6 +226,7 @@ def main():
     makers = {"nn": (trainer, ("nn", args.chars))}
     if results["machine"]["torch"]:
         makers["torch"] = (trainer, ("torch", args.chars))
+        makers[KEPT] = (trainer, ("torch", args.chars), True)
     else:
         print("torch is not installed: skipping the PyTorch comparison (pip install torch)")
     times = time_epochs(makers, args.rounds)
@@ -246,7 +235,7 @@ def main():
     print(f"{len(x):,} windows of {MAXLEN} characters, vocabulary {x.shape[-1]}, "
           f"{-(-len(x) // BATCH_SIZE)} batches of {BATCH_SIZE} an epoch")
     total, spent = where_the_time_goes(x, y)
-    memory = {name: peak_memory_mb(name, args.chars) for name in makers}
+    memory = {name: peak_memory_mb(name, args.chars) for name in makers if name != KEPT}
     scatter = scatter_add_times()
     results.update({"epoch_seconds": times, "median_epoch_seconds": median,
                     "profiled_epoch_seconds": total, "profile": spent, "peak_rss_mb": memory,
@@ -255,11 +244,13 @@ def main():
     rows = [(f"epoch, {name} (median of {args.rounds})", f"{seconds:.2f} s")
             for name, seconds in median.items()]
     if "torch" in median:
-        ratios = [a / b for a, b in zip(times["nn"], times["torch"])]
-        results["ratios"] = ratios
-        rows.append(("nn / torch, epoch time (median of the rounds' ratios)",
-                     f"{statistics.median(ratios):.2f}  (rounds: "
-                     f"{', '.join(f'{r:.2f}' for r in ratios)}; target <= 1.0)"))
+        results["ratios"] = {}
+        for name in ("torch", KEPT):
+            ratios = [a / b for a, b in zip(times["nn"], times[name])]
+            results["ratios"][name] = ratios
+            rows.append((f"nn / {name}, epoch (median of the rounds' ratios)",
+                         f"{statistics.median(ratios):.2f}  (rounds: "
+                         f"{', '.join(f'{r:.2f}' for r in ratios)}; target <= 1.0)"))
     rows.append((f"nn epoch, profiled ({total:.2f} s):", ""))
     rows += [(f"  {label}", f"{seconds:.2f} s ({seconds / total:.0%})")
              for label, seconds in spent.items()]

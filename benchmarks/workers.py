@@ -24,6 +24,7 @@ import time
 import traceback
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
+KEPT = "torch, memory kept"  # the scripts' name for PyTorch with keep_freed_memory()
 
 
 def keep_freed_memory():
@@ -36,8 +37,9 @@ def keep_freed_memory():
     depends on where those thresholds happen to settle: on the 2-core machine, one
     PyTorch CNN epoch took 7.6 s with 0.4 million minor page faults, and the next, in the
     same process, 11.9 s with 3.6 million. Without mmap (M_MMAP_MAX 0) and without
-    trimming, freed memory is reused and the epoch stays in the fast state. Applied to
-    every worker alike; returns whether it was applied (glibc only).
+    trimming, freed memory is reused and the epoch stays in the fast state. The scripts
+    time PyTorch both ways (``KEPT``) and nn as it comes. Returns whether it was applied
+    (glibc only).
     """
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
@@ -47,10 +49,11 @@ def keep_freed_memory():
     return bool(mallopt(M_MMAP_MAX, 0) and mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
 
 
-def _serve(connection, make_trainer, args):
+def _serve(connection, make_trainer, args, keep_memory):
     """The worker: build and warm up a trainer, then time one method call per request."""
     try:
-        keep_freed_memory()
+        if keep_memory:
+            keep_freed_memory()
         trainer = make_trainer(*args)
         trainer.warm_up()
         connection.send(("ready", None))
@@ -75,7 +78,8 @@ class Workers:
 
     ``makers`` maps a name to ``(function, args)``: ``function(*args)`` (a module-level
     function, so that it can be sent to the new process) returns an object with a
-    ``warm_up()`` method and the methods to be timed. The trainers are built and warmed up
+    ``warm_up()`` method and the methods to be timed; ``(function, args, True)`` runs it
+    with ``keep_freed_memory()``. The trainers are built and warmed up
     one after another when the ``with`` block starts; the processes end with it.
     """
 
@@ -85,9 +89,10 @@ class Workers:
     def __enter__(self):
         context = multiprocessing.get_context("spawn")
         try:
-            for name, (function, args) in self.makers.items():
+            for name, (function, args, *keep_memory) in self.makers.items():
                 connection, child = context.Pipe()
-                process = context.Process(target=_serve, args=(child, function, args),
+                process = context.Process(target=_serve,
+                                          args=(child, function, args, any(keep_memory)),
                                           name=f"{name} trainer", daemon=True)
                 process.start()
                 self.workers[name] = process, connection
