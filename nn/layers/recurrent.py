@@ -15,7 +15,8 @@ docstring) in arrays allocated once and reused while the batch shape stays the s
 Its backward pass first computes, for all steps at once, the local derivatives that do
 not depend on the incoming gradient, then runs the loop in reverse time, one matrix
 product per step, storing dL/dz_t for every step; the weight gradients are then one
-matrix product each over all steps: dU = sum_t h_{t-1}^T dz_t, dW = sum_t x_t^T dz_t.
+matrix product each over all steps: dU = sum_t h_{t-1}^T dz_t, dW = sum_t x_t^T dz_t
+(for a one-hot x, row v of dW is the sum of the rows of dz whose input is character v).
 
 The weights are laid out as Keras lays them out, so weights saved by Keras load
 unchanged with ``set_weights``: ``kernel`` (d, k units), ``recurrent_kernel``
