@@ -44,7 +44,7 @@ from nn.datasets import mnist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mnist_speed import gemm_peak, machine, time_method  # noqa: E402
-from workers import KEPT, time_epochs  # noqa: E402
+from workers import KEPT, ratio_rows, time_epochs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZE = 128
@@ -325,13 +325,8 @@ def main():
     rows = [(f"epoch of {n_images:,} images, {name} (median of {args.rounds})", f"{seconds:.2f} s")
             for name, seconds in epoch.items()]
     if "torch" in epoch:
-        results["ratios"] = {}
-        for name in ("torch", KEPT):
-            ratios = [a / b for a, b in zip(all_times["nn"], all_times[name])]
-            results["ratios"][name] = ratios
-            rows.append((f"nn / {name}, epoch (median of the rounds' ratios)",
-                         f"{statistics.median(ratios):.2f}  (rounds: "
-                         f"{', '.join(f'{r:.2f}' for r in ratios)}; target <= 1.00)"))
+        results["ratios"], ratio_table = ratio_rows(all_times, "<= 1.00")
+        rows += ratio_table
     rows.append((f"nn's epoch by layer, as it runs ({profiled:.2f} s, one more epoch):", ""))
     rows += [(f"  {part}", f"{seconds:.2f} s ({seconds / profiled:.0%})")
              for part, seconds in parts.items()]

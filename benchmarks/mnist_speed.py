@@ -44,7 +44,7 @@ import nn
 from nn.datasets import mnist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workers import KEPT, Workers  # noqa: E402
+from workers import KEPT, Workers, ratio_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (784, 256, 128, 10)
@@ -455,13 +455,8 @@ def main():
     rows = [(f"epoch, {name} (median of {args.rounds})", f"{seconds:.3f} s") for name, seconds in epoch.items()
             if name != NNNoUpdateTrainer.name]
     if "torch" in epoch:
-        results["ratios"] = {}
-        for name in ("torch", KEPT):
-            ratios = [a / b for a, b in zip(all_times["nn"], all_times[name])]
-            results["ratios"][name] = ratios
-            rows.append((f"nn / {name}, epoch (median of the rounds' ratios)",
-                         f"{statistics.median(ratios):.3f}  (rounds: "
-                         f"{', '.join(f'{r:.2f}' for r in ratios)}; target <= 0.90)"))
+        results["ratios"], ratio_table = ratio_rows(all_times, "<= 0.90", digits=3)
+        rows += ratio_table
     rows.append(("nn / hand-written, epoch time", f"{epoch['nn'] / epoch['hand-written']:.3f}  (target <= 1.10)"))
     rows += [("nn GEMM throughput", f"{gflops:.1f} GFLOP/s"),
              ("float32 GEMM peak (2048^2 matmul)", f"{peak:.1f} GFLOP/s"),

@@ -40,7 +40,7 @@ from nn.layers.embedding import scatter_add_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mnist_speed import time_method, torch_version  # noqa: E402
-from workers import KEPT, time_epochs  # noqa: E402
+from workers import KEPT, ratio_rows, time_epochs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MAXLEN, STEP, UNITS, BATCH_SIZE, LEARNING_RATE = 40, 3, 128, 128, 0.01
@@ -244,13 +244,8 @@ def main():
     rows = [(f"epoch, {name} (median of {args.rounds})", f"{seconds:.2f} s")
             for name, seconds in median.items()]
     if "torch" in median:
-        results["ratios"] = {}
-        for name in ("torch", KEPT):
-            ratios = [a / b for a, b in zip(times["nn"], times[name])]
-            results["ratios"][name] = ratios
-            rows.append((f"nn / {name}, epoch (median of the rounds' ratios)",
-                         f"{statistics.median(ratios):.2f}  (rounds: "
-                         f"{', '.join(f'{r:.2f}' for r in ratios)}; target <= 1.0)"))
+        results["ratios"], ratio_table = ratio_rows(times, "<= 1.0")
+        rows += ratio_table
     rows.append((f"nn epoch, profiled ({total:.2f} s):", ""))
     rows += [(f"  {label}", f"{seconds:.2f} s ({seconds / total:.0%})")
              for label, seconds in spent.items()]

@@ -13,13 +13,14 @@ The parent then asks the trainers in turn for one epoch each, round after round 
 order reversed every other round), with a pause between turns so that the last one's
 threads have gone back to sleep: exactly one library computes at any moment, and each
 round measures both under nearly the same conditions of the machine. Those conditions
-drift on a shared virtual machine (in one run PyTorch's CNN epoch went from 7.1 s to
-13.6 s from one round to the next, and back to 7 s in the next run), so the scripts
-report the median of the rounds' ratios and every round's ratio.
+still drift on a shared virtual machine, so the scripts report the median of the rounds'
+ratios and every round's ratio (``ratio_rows``). PyTorch is timed twice, the second
+time with glibc's malloc keeping freed memory (``keep_freed_memory``, ``KEPT``).
 """
 import ctypes
 import ctypes.util
 import multiprocessing
+import statistics
 import time
 import traceback
 
@@ -138,3 +139,19 @@ def time_epochs(makers, rounds, pause=1.0):
     interleaved, one process each: ``{name: [seconds of round 1, round 2, ...]}``."""
     with Workers(makers, pause) as workers:
         return workers.rounds(rounds, "epoch")
+
+
+def ratio_rows(times, target, digits=2):
+    """nn's epoch over PyTorch's, as it comes and with memory kept, round by round.
+
+    ``times`` is ``{name: [seconds per round]}`` with "nn", "torch" and ``KEPT``.
+    Returns ``{name: [ratio per round]}`` and the table rows: the median of the rounds'
+    ratios (``digits`` decimals), each round's ratio, and ``target`` ("<= 1.0").
+    """
+    ratios, rows = {}, []
+    for name in ("torch", KEPT):
+        ratios[name] = [a / b for a, b in zip(times["nn"], times[name])]
+        rows.append((f"nn / {name}, epoch (median of the rounds' ratios)",
+                     f"{statistics.median(ratios[name]):.{digits}f}  (rounds: "
+                     f"{', '.join(f'{r:.2f}' for r in ratios[name])}; target {target})"))
+    return ratios, rows
