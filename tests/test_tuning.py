@@ -118,7 +118,7 @@ def test_hyperparameter_defaults_and_log_sampling():
 # ---------------------------------------------------------------- 3. a known best
 @pytest.mark.parametrize("make", [
     lambda build: tuning.RandomSearch(build, "val_accuracy", max_trials=2, seed=0),
-    lambda build: tuning.GridSearch(build, "val_accuracy"),
+    lambda build: tuning.GridSearch(build, "val_accuracy", seed=0),
     lambda build: tuning.Hyperband(build, "val_accuracy", max_epochs=3, factor=3, seed=0),
 ], ids=["random", "grid", "hyperband"])
 def test_each_tuner_finds_the_learning_rate_that_learns(make):
